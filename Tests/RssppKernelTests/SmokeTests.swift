@@ -1,0 +1,3 @@
+import Testing
+import RssppKernel
+@Test func kernelTargetBuilds() { #expect(Bool(true)) }

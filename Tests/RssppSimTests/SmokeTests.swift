@@ -1,0 +1,3 @@
+import Testing
+import RssppSim
+@Test func simTargetBuilds() { #expect(Bool(true)) }

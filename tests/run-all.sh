@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: setup, build, unit and privileged tests, guest tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+bash tests/setup.sh
+swift build --build-tests
+swift test --skip-build

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing rssppd needs on Debian 12 (run as root). Idempotent.
+set -euo pipefail
+
+packages=(
+    # build: BPF objects and the system libraries the design names
+    clang llvm libbpf-dev libelf-dev zlib1g-dev libnl-genl-3-dev libnl-3-dev bpftool make pkg-config
+    # tests: netns/veth, Debian's ethtool to cross-check, the QEMU guest with a real RSS NIC
+    iproute2 ethtool busybox-static qemu-system-x86 cpio xz-utils kmod
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null && [ ! -x /opt/swift/usr/bin/swift ]; then
+    echo "setup: no Swift toolchain (expected swift on PATH or in /opt/swift)" >&2
+    exit 1
+fi
+echo "setup: ok"
