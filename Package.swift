@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .systemLibrary(name: "CLibnl", pkgConfig: "libnl-genl-3.0", providers: [.apt(["libnl-genl-3-dev"])]),
         // Linux plumbing: BPF loader, ethtool genetlink + ioctl, procfs/sysfs.
-        .target(name: "RssppKernel", dependencies: ["RssppCore"]),
+        .target(name: "RssppKernel", dependencies: ["RssppCore", "CLibnl"]),
         // Fixtures and fakes shared by the test targets.
         .target(name: "RssppTestKit", dependencies: ["RssppCore"]),
         .executableTarget(

@@ -3,3 +3,19 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
+
+/* rssppd: the SIOCETHTOOL ioctl (struct ifreq is awkward to build from Swift). */
+#include <string.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
+#include <linux/sockios.h>
+
+/* Runs one ethtool ioctl command: `data` points at the command's struct, whose first u32 is
+ * the ETHTOOL_* command. Returns ioctl's result (-1 with errno set on failure). */
+static inline int rsspp_ethtool_ioctl(int fd, const char *ifname, void *data) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    ifr.ifr_data = data;
+    return ioctl(fd, SIOCETHTOOL, &ifr);
+}
