@@ -33,8 +33,11 @@ let package = Package(
         // Debian's libbpf (pkg-config libbpf) and libnl-genl-3.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .systemLibrary(name: "CLibnl", pkgConfig: "libnl-genl-3.0", providers: [.apt(["libnl-genl-3-dev"])]),
+        // The BPF objects (bpf/*.bpf.c, built by `make -C bpf`) embedded with C23 #embed, and the
+        // ABI header bpf/rsspp_abi.h for Swift.
+        .target(name: "CRssppBPF", dependencies: ["CLibbpf"]),
         // Linux plumbing: BPF loader, ethtool genetlink + ioctl, procfs/sysfs.
-        .target(name: "RssppKernel", dependencies: ["RssppCore", "CLibnl"]),
+        .target(name: "RssppKernel", dependencies: ["RssppCore", "CLibnl", "CLibbpf", "CRssppBPF"]),
         // Fixtures and fakes shared by the test targets.
         .target(name: "RssppTestKit", dependencies: ["RssppCore"]),
         .executableTarget(
@@ -48,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "rssppd-bench",
             dependencies: [
-                "RssppCore", "RssppSim",
+                "RssppCore", "RssppSim", "RssppKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
 bash tests/setup.sh
+make -C bpf          # BPF objects, embedded by Sources/CRssppBPF (#embed)
 swift build --build-tests
 swift test --skip-build

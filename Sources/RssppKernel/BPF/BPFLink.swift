@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// Owned attachments: closing a link detaches its program (as cilium/ebpf's link.Link).
+import CLibbpf
+import CRssppBPF
+import Glibc
+import RssppCore
+import Synchronization
+
+/// One attachment of a program. Closing it (or dropping the last reference) detaches.
+/// XDP, tcx and tracing links are kernel bpf_links, which the kernel also releases when the
+/// process dies, even on kill -9. Classic tc filters are not: see `TCFilter`.
+public final class BPFLink: Sendable {
+    enum Handle: @unchecked Sendable {
+        case fd(Int32)
+        case libbpf(OpaquePointer)
+        case tcFilter(TCFilter)
+    }
+
+    private let handle: Mutex<Handle?>
+    /// What is attached where, for messages (`xdp rsspp_xdp_meta on veth0`).
+    public let what: String
+
+    init(fd: Int32, what: String) {
+        handle = Mutex(.fd(fd))
+        self.what = what
+    }
+
+    init(libbpf link: OpaquePointer, what: String) {
+        handle = Mutex(.libbpf(link))
+        self.what = what
+    }
+
+    init(tcFilter: TCFilter, what: String) {
+        handle = Mutex(.tcFilter(tcFilter))
+        self.what = what
+    }
+
+    /// Detaches now. Idempotent.
+    public func close() {
+        let h = handle.withLock { h -> Handle? in
+            defer { h = nil }
+            return h
+        }
+        switch h {
+        case .fd(let fd)?: Glibc.close(fd)
+        case .libbpf(let l)?: bpf_link__destroy(l)
+        case .tcFilter(let f)?: f.remove()
+        case nil: break
+        }
+    }
+
+    deinit { close() }
+
+    /// XDP attach modes.
+    public enum XDPMode: String, Sendable, CaseIterable {
+        /// In the driver (XDP_FLAGS_DRV_MODE).
+        case native
+        /// On the skb path, any device (XDP_FLAGS_SKB_MODE).
+        case generic
+        var flags: UInt32 {
+            self == .native ? RSSPP_XDP_FLAGS_DRV_MODE : RSSPP_XDP_FLAGS_SKB_MODE
+        }
+    }
+
+    /// Attaches XDP program `prog` of `object` to `ifindex` as a bpf_link.
+    static func attachXDP(_ object: BPFObject, program: String, ifindex: UInt32, ifname: String,
+                          mode: XDPMode) throws(RssppError) -> BPFLink {
+        let progFD = try object.programFD(program)
+        var opts = bpf_link_create_opts()
+        opts.sz = MemoryLayout<bpf_link_create_opts>.size
+        opts.flags = mode.flags
+        let fd = bpf_link_create(progFD, Int32(bitPattern: ifindex), BPF_XDP, &opts)
+        guard fd >= 0 else {
+            throw BPFErrno.error(fd, doing: "attaching \(program) to \(ifname) (\(mode.rawValue) XDP)")
+        }
+        return BPFLink(fd: fd, what: "xdp/\(mode.rawValue) \(program) on \(ifname)")
+    }
+
+    /// Attaches tc program `prog` of `object` to `ifindex`'s ingress as a tcx link (Linux 6.6+).
+    static func attachTCX(_ object: BPFObject, program: String, ifindex: UInt32, ifname: String) throws(RssppError) -> BPFLink {
+        let progFD = try object.programFD(program)
+        let fd = bpf_link_create(progFD, Int32(bitPattern: ifindex), bpf_attach_type(rawValue: UInt32(RSSPP_BPF_TCX_INGRESS)), nil)
+        guard fd >= 0 else {
+            throw BPFErrno.error(fd, doing: "attaching \(program) to \(ifname) (tcx ingress)")
+        }
+        return BPFLink(fd: fd, what: "tcx/ingress \(program) on \(ifname)")
+    }
+}
+
+/// A classic clsact ingress filter (kernels without tcx). Unlike links it survives the
+/// process, so it uses a fixed handle and priority that `removeStale` finds again after a crash.
+/// Undo only what we created: the clsact qdisc is removed only if we added it.
+final class TCFilter: Sendable {
+    static let handle: UInt32 = 0x5253_5050  // "RSPP"
+    static let priority: UInt32 = 0x5253      // "RS"
+
+    let ifindex: UInt32
+    let createdQdisc: Bool
+
+    private init(ifindex: UInt32, createdQdisc: Bool) {
+        self.ifindex = ifindex
+        self.createdQdisc = createdQdisc
+    }
+
+    private static func hook(_ ifindex: UInt32) -> bpf_tc_hook {
+        var hook = bpf_tc_hook()
+        hook.sz = MemoryLayout<bpf_tc_hook>.size
+        hook.ifindex = Int32(bitPattern: ifindex)
+        hook.attach_point = BPF_TC_INGRESS
+        return hook
+    }
+
+    private static func filterOpts(prog: Int32 = 0) -> bpf_tc_opts {
+        var opts = bpf_tc_opts()
+        opts.sz = MemoryLayout<bpf_tc_opts>.size
+        opts.handle = handle
+        opts.priority = priority
+        opts.prog_fd = prog
+        return opts
+    }
+
+    /// Removes a filter of ours left by a process that died without cleaning up. Returns
+    /// whether one was found.
+    @discardableResult
+    static func removeStale(ifindex: UInt32) -> Bool {
+        var hook = hook(ifindex)
+        var query = filterOpts()
+        guard bpf_tc_query(&hook, &query) == 0 else { return false }
+        var detach = filterOpts()
+        return bpf_tc_detach(&hook, &detach) == 0
+    }
+
+    static func attach(_ object: BPFObject, program: String, ifindex: UInt32, ifname: String) throws(RssppError) -> BPFLink {
+        let progFD = try object.programFD(program)
+        var hook = hook(ifindex)
+        let rc = bpf_tc_hook_create(&hook)
+        guard rc == 0 || rc == -EEXIST else {
+            throw BPFErrno.error(rc, doing: "adding a clsact qdisc to \(ifname)")
+        }
+        let filter = TCFilter(ifindex: ifindex, createdQdisc: rc == 0)
+        var opts = filterOpts(prog: progFD)
+        let arc = bpf_tc_attach(&hook, &opts)
+        guard arc == 0 else {
+            filter.remove()
+            throw BPFErrno.error(arc, doing: "attaching \(program) to \(ifname) (clsact ingress)")
+        }
+        return BPFLink(tcFilter: filter, what: "tc/clsact \(program) on \(ifname)")
+    }
+
+    func remove() {
+        var hook = Self.hook(ifindex)
+        var detach = Self.filterOpts()
+        _ = bpf_tc_detach(&hook, &detach)
+        if createdQdisc {
+            hook.attach_point = bpf_tc_attach_point(rawValue: BPF_TC_INGRESS.rawValue | BPF_TC_EGRESS.rawValue)
+            _ = bpf_tc_hook_destroy(&hook)
+        }
+    }
+}

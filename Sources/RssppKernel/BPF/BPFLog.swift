@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+import CRssppBPF
+import Synchronization
+
+/// Where libbpf's own messages go. libbpf prints verifier logs and load failures through one
+/// process-wide callback; rssppd keeps it quiet unless a handler is installed (`--verbose`).
+public enum BPFLog {
+    /// libbpf's levels.
+    public enum Level: Int, Sendable, Comparable {
+        case warning = 0, info = 1, debug = 2
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public typealias Handler = @Sendable (Level, String) -> Void
+
+    private static let handler = Mutex<Handler?>(nil)
+
+    /// Installs `handler` for every later libbpf message (nil: drop them, the default).
+    public static func setHandler(_ newHandler: Handler?) {
+        handler.withLock { $0 = newHandler }
+        rsspp_set_libbpf_logger { level, line in
+            guard let line else { return }
+            BPFLog.deliver(level: Int(level), line: String(cString: line))
+        }
+    }
+
+    /// Silences libbpf (also the state before any call).
+    public static func silence() { setHandler(nil) }
+
+    static func deliver(level: Int, line: String) {
+        guard let h = handler.withLock({ $0 }) else { return }
+        h(Level(rawValue: level) ?? .debug, line)
+    }
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// The counting programs under BPF_PROG_TEST_RUN (root: loads BPF). Exact per-bucket counts.
+import Glibc
+import Testing
+import RssppCore
+@testable import RssppKernel
+
+let isRoot = geteuid() == 0
+let xdpPass: UInt32 = 2
+
+@Suite(.enabled(if: isRoot, "loads BPF programs: needs root"))
+struct BPFTestRunTests {
+    static let flows: [FlowTuple] = [
+        Frames.tuple("10.0.0.1", "10.0.0.2", 1000, 80, .udp),
+        Frames.tuple("10.0.0.1", "10.0.0.2", 1001, 80, .udp),
+        Frames.tuple("192.168.7.9", "172.16.0.1", 40000, 443, .tcp),
+        Frames.tuple("66.9.149.187", "161.142.100.80", 2794, 1766, .tcp),
+        Frames.tuple("10.0.0.1", "10.0.0.2", 0, 0, .other),
+        Frames.tuple("3ffe:2501:200:1fff::7", "3ffe:2501:200:3::1", 2794, 1766, .tcp),
+        Frames.tuple("fd00::1", "fd00::2", 5353, 53, .udp),
+    ].compactMap { $0 }
+
+    @Test(arguments: [64, 128, 2048, 4096])
+    func softwareToeplitzCountsEachFlowInItsBucket(tableSize: Int) throws {
+        try checkToeplitz(tableSize: tableSize, key: ToeplitzHasher.standardKey)
+    }
+
+    @Test func nonStandardKey() throws {
+        let key: [UInt8] = (0..<40).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        try checkToeplitz(tableSize: 128, key: key)
+    }
+
+    func checkToeplitz(tableSize: Int, key: [UInt8]) throws {
+        #expect(Self.flows.count == 7)
+        let counter = try BucketCounter(source: .software, tableSize: tableSize, key: key)
+        let hasher = try ToeplitzHasher(key: key)
+        let fd = try counter.programFD()
+        let before = counter.snapshot()
+        var expected = [UInt64](repeating: 0, count: tableSize)
+        var expectedBytes = [UInt64](repeating: 0, count: tableSize)
+        for (i, flow) in Self.flows.enumerated() {
+            let frame = Frames.frame(flow, payload: 10 + i)
+            let reps = UInt32(i + 1)
+            let r = try BPFTestRun.run(programFD: fd, frame: frame, repeatCount: reps)
+            #expect(r.retval == xdpPass)
+            let bucket = Int(hasher.hash(flow) & UInt32(tableSize - 1))
+            expected[bucket] += UInt64(reps)
+            expectedBytes[bucket] += UInt64(reps) * UInt64(frame.count)
+        }
+        let d = counter.snapshot().since(before)
+        #expect(d.bucketPackets == expected)
+        #expect(d.bucketBytes == expectedBytes)
+        #expect(d.totals.counted == expected.reduce(0, +))
+        #expect(d.totals.errors == 0)
+    }
+
+    @Test func vlanTaggedAndFragmentedFrames() throws {
+        let counter = try BucketCounter(source: .software, tableSize: 256)
+        let fd = try counter.programFD()
+        let flow = try #require(Frames.tuple("10.1.2.3", "10.3.2.1", 5000, 6000, .udp))
+        let before = counter.snapshot()
+        _ = try BPFTestRun.run(programFD: fd, frame: Frames.frame(flow, vlan: 42))
+        _ = try BPFTestRun.run(programFD: fd, frame: Frames.frame(flow, fragment: true))
+        let d = counter.snapshot().since(before)
+        let h = ToeplitzHasher.standard
+        var expected = [UInt64](repeating: 0, count: 256)
+        expected[Int(h.hash(flow) & 255)] += 1
+        expected[Int(h.hash(Frames.hashed(flow, fragment: true)) & 255)] += 1
+        #expect(d.bucketPackets == expected)
+    }
+
+    @Test func malformedFramesPassAndAreNotFlows() throws {
+        let counter = try BucketCounter(source: .software, tableSize: 64)
+        let fd = try counter.programFD()
+        let flow = try #require(Frames.tuple("10.0.0.1", "10.0.0.2", 1000, 80, .udp))
+        let full = Frames.frame(flow, payload: 0)
+        let v6 = Frames.frame(try #require(Frames.tuple("fd00::1", "fd00::2", 1, 2, .tcp)), payload: 0)
+        let arp = Frames.dstMAC + Frames.srcMAC + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)
+        var badIHL = full
+        badIHL[14] = 0x43  // IHL 3 < 5
+        let short: [[UInt8]] = [
+            Array(full.prefix(14 + 20 + 2)),  // UDP ports cut
+            Array(full.prefix(14 + 10)),       // IPv4 header cut
+            Array(v6.prefix(14 + 30)),         // IPv6 header cut
+            Array(v6.prefix(14 + 40 + 3)),     // TCP ports cut
+            badIHL,
+        ]
+        let before = counter.snapshot()
+        for f in short { #expect(try BPFTestRun.run(programFD: fd, frame: f).retval == xdpPass) }
+        #expect(try BPFTestRun.run(programFD: fd, frame: arp).retval == xdpPass)
+        let d = counter.snapshot().since(before)
+        #expect(d.bucketPackets.reduce(0, +) == 0)
+        #expect(d.totals.packets == 6)
+        #expect(d.totals.shortFrame == 5)
+        #expect(d.totals.notFlow == 1)
+        #expect(d.totals.counted == 0)
+    }
+
+    @Test func tcProgramCountsNothingWithoutAHash() throws {
+        // Test runs cannot inject skb->hash, so every packet lands in no_hash.
+        let counter = try BucketCounter(source: .tc, tableSize: 128)
+        let fd = try counter.programFD()
+        let flow = try #require(Frames.tuple("10.0.0.1", "10.0.0.2", 1000, 80, .udp))
+        let before = counter.snapshot()
+        let r = try BPFTestRun.run(programFD: fd, frame: Frames.frame(flow), repeatCount: 5)
+        #expect(r.retval == UInt32(bitPattern: -1))
+        let d = counter.snapshot().since(before)
+        #expect(d.totals.packets == 5)
+        #expect(d.totals.noHash == 5)
+        #expect(d.bucketPackets.reduce(0, +) == 0)
+    }
+
+    @Test func badTableSizeIsRejectedBeforeAnySyscall() {
+        #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .software, tableSize: 100) }
+        #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .software, tableSize: 8192) }
+    }
+
+    @Test func deviceBoundProgramNeedsADevice() {
+        #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .xdpMetadata, tableSize: 64) }
+    }
+}

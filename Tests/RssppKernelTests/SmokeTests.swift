@@ -1,3 +1,0 @@
-import Testing
-import RssppKernel
-@Test func kernelTargetBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * rsspp_xdp_meta: counts packets and bytes per RSS bucket with the NIC's own hash, read through
+ * the bpf_xdp_metadata_rx_hash() kfunc (Linux 6.3+). Device-bound: the loader sets the
+ * program's ifindex and BPF_F_XDP_DEV_BOUND_ONLY, so it can only attach to that device.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "rsspp_count.h"
+
+extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
+				    enum xdp_rss_hash_type *rss_type) __ksym;
+
+SEC("xdp")
+int rsspp_xdp_meta(struct xdp_md *ctx)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct rsspp_cpu_stats *cs = rsspp_cpu_slot(cpu);
+	__u64 len = ctx->data_end - ctx->data;
+	enum xdp_rss_hash_type type;
+	__u32 hash = 0;
+
+	if (!cs)
+		return XDP_PASS; /* CPU beyond the map: nowhere to count, pass untouched */
+	cs->packets++;
+	cs->bytes += len;
+	if (bpf_xdp_metadata_rx_hash(ctx, &hash, &type) < 0) {
+		/* The driver has no hash for this frame (-ENODATA) or at all: pass, count it. */
+		cs->no_hash++;
+		return XDP_PASS;
+	}
+	rsspp_count(cs, cpu, hash, len);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
