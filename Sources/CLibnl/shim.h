@@ -19,3 +19,10 @@ static inline int rsspp_ethtool_ioctl(int fd, const char *ifname, void *data) {
     ifr.ifr_data = data;
     return ioctl(fd, SIOCETHTOOL, &ifr);
 }
+
+/* rssppd: setns(2) for network namespaces (glibc declares it only under _GNU_SOURCE). */
+#include <unistd.h>
+#include <sys/syscall.h>
+static inline int rsspp_setns_net(int fd) {
+    return (int)syscall(SYS_setns, fd, 0x40000000 /* CLONE_NEWNET */);
+}
