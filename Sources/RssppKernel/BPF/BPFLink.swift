@@ -66,10 +66,11 @@ public final class BPFLink: Sendable {
     static func attachXDP(_ object: BPFObject, program: String, ifindex: UInt32, ifname: String,
                           mode: XDPMode) throws(RssppError) -> BPFLink {
         let progFD = try object.programFD(program)
-        var opts = bpf_link_create_opts()
-        opts.sz = MemoryLayout<bpf_link_create_opts>.size
-        opts.flags = mode.flags
-        let fd = bpf_link_create(progFD, Int32(bitPattern: ifindex), BPF_XDP, &opts)
+        let fd = withZeroed(bpf_link_create_opts.self) { opts in
+            opts.pointee.sz = MemoryLayout<bpf_link_create_opts>.size
+            opts.pointee.flags = mode.flags
+            return bpf_link_create(progFD, Int32(bitPattern: ifindex), BPF_XDP, opts)
+        }
         guard fd >= 0 else {
             throw BPFErrno.error(fd, doing: "attaching \(program) to \(ifname) (\(mode.rawValue) XDP)")
         }
@@ -102,44 +103,40 @@ final class TCFilter: Sendable {
         self.createdQdisc = createdQdisc
     }
 
-    private static func hook(_ ifindex: UInt32) -> bpf_tc_hook {
-        var hook = bpf_tc_hook()
-        hook.sz = MemoryLayout<bpf_tc_hook>.size
-        hook.ifindex = Int32(bitPattern: ifindex)
-        hook.attach_point = BPF_TC_INGRESS
-        return hook
-    }
-
-    private static func filterOpts(prog: Int32 = 0) -> bpf_tc_opts {
-        var opts = bpf_tc_opts()
-        opts.sz = MemoryLayout<bpf_tc_opts>.size
-        opts.handle = handle
-        opts.priority = priority
-        opts.prog_fd = prog
-        return opts
+    /// Calls `body` with zero-padded hook and filter options for ifindex's ingress.
+    private static func withHook<R>(_ ifindex: UInt32, attachPoint: bpf_tc_attach_point = BPF_TC_INGRESS, prog: Int32 = 0,
+                                    _ body: (UnsafeMutablePointer<bpf_tc_hook>, UnsafeMutablePointer<bpf_tc_opts>) -> R) -> R {
+        withZeroed(bpf_tc_hook.self) { hook in
+            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.size
+            hook.pointee.ifindex = Int32(bitPattern: ifindex)
+            hook.pointee.attach_point = attachPoint
+            return withZeroed(bpf_tc_opts.self) { opts in
+                opts.pointee.sz = MemoryLayout<bpf_tc_opts>.size
+                opts.pointee.handle = handle
+                opts.pointee.priority = priority
+                opts.pointee.prog_fd = prog
+                return body(hook, opts)
+            }
+        }
     }
 
     /// Removes a filter of ours left by a process that died without cleaning up. Returns
     /// whether one was found.
     @discardableResult
     static func removeStale(ifindex: UInt32) -> Bool {
-        var hook = hook(ifindex)
-        var query = filterOpts()
-        guard bpf_tc_query(&hook, &query) == 0 else { return false }
-        var detach = filterOpts()
-        return bpf_tc_detach(&hook, &detach) == 0
+        BPFLog.installOnce()
+        guard withHook(ifindex, { bpf_tc_query($0, $1) }) == 0 else { return false }
+        return withHook(ifindex, { bpf_tc_detach($0, $1) }) == 0
     }
 
     static func attach(_ object: BPFObject, program: String, ifindex: UInt32, ifname: String) throws(RssppError) -> BPFLink {
         let progFD = try object.programFD(program)
-        var hook = hook(ifindex)
-        let rc = bpf_tc_hook_create(&hook)
+        let rc = withHook(ifindex) { hook, _ in bpf_tc_hook_create(hook) }
         guard rc == 0 || rc == -EEXIST else {
             throw BPFErrno.error(rc, doing: "adding a clsact qdisc to \(ifname)")
         }
         let filter = TCFilter(ifindex: ifindex, createdQdisc: rc == 0)
-        var opts = filterOpts(prog: progFD)
-        let arc = bpf_tc_attach(&hook, &opts)
+        let arc = withHook(ifindex, prog: progFD) { hook, opts in bpf_tc_attach(hook, opts) }
         guard arc == 0 else {
             filter.remove()
             throw BPFErrno.error(arc, doing: "attaching \(program) to \(ifname) (clsact ingress)")
@@ -148,12 +145,10 @@ final class TCFilter: Sendable {
     }
 
     func remove() {
-        var hook = Self.hook(ifindex)
-        var detach = Self.filterOpts()
-        _ = bpf_tc_detach(&hook, &detach)
+        _ = Self.withHook(ifindex) { hook, opts in bpf_tc_detach(hook, opts) }
         if createdQdisc {
-            hook.attach_point = bpf_tc_attach_point(rawValue: BPF_TC_INGRESS.rawValue | BPF_TC_EGRESS.rawValue)
-            _ = bpf_tc_hook_destroy(&hook)
+            let both = bpf_tc_attach_point(rawValue: BPF_TC_INGRESS.rawValue | BPF_TC_EGRESS.rawValue)
+            _ = Self.withHook(ifindex, attachPoint: both) { hook, _ in bpf_tc_hook_destroy(hook) }
         }
     }
 }

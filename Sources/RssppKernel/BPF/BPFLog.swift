@@ -18,14 +18,22 @@ public enum BPFLog {
     /// Installs `handler` for every later libbpf message (nil: drop them, the default).
     public static func setHandler(_ newHandler: Handler?) {
         handler.withLock { $0 = newHandler }
+        installOnce()
+    }
+
+    /// Silences libbpf.
+    public static func silence() { setHandler(nil) }
+
+    private static let installed: Void = {
         rsspp_set_libbpf_logger { level, line in
             guard let line else { return }
             BPFLog.deliver(level: Int(level), line: String(cString: line))
         }
-    }
+    }()
 
-    /// Silences libbpf (also the state before any call).
-    public static func silence() { setHandler(nil) }
+    /// Routes libbpf's output through the handler (silent until one is set). Every entry point
+    /// that may call libbpf calls this first.
+    static func installOnce() { installed }
 
     static func deliver(level: Int, line: String) {
         guard let h = handler.withLock({ $0 }) else { return }

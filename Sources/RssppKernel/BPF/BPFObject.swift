@@ -62,12 +62,14 @@ public final class BPFObject: @unchecked Sendable {
     /// - Throws: `.notSupported`, `.permissionDenied`, `.kernel`, naming the step that failed.
     public init(loading spec: BPFObjectSpec) throws(RssppError) {
         let elf = try spec.kind.elf()
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        BPFLog.installOnce()
         let name = spec.kind.rawValue
         let opened: OpaquePointer? = name.withCString { cname in
-            opts.object_name = cname
-            return bpf_object__open_mem(elf.baseAddress, elf.count, &opts)
+            withZeroed(bpf_object_open_opts.self) { opts in
+                opts.pointee.sz = MemoryLayout<bpf_object_open_opts>.size
+                opts.pointee.object_name = cname
+                return bpf_object__open_mem(elf.baseAddress, elf.count, opts)
+            }
         }
         guard let obj = opened, libbpf_get_error(UnsafeRawPointer(obj)) == 0 else {
             throw BPFErrno.current(doing: "opening BPF object \(name)")
