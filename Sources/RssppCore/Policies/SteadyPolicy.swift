@@ -1,13 +1,500 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Placeholder: behaves like `static` until implemented.
+/// rssppd's default policy: balance expected packet rates, not one epoch's noise, with as few
+/// bucket moves as possible.
+///
+/// - Bucket rates are smoothed over time (an EWMA with a time constant, so the epoch length
+///   does not change the smoothing), with a queue's drops added back to its buckets' counts.
+///   Queue loads for balancing are the sums of their buckets' smoothed rates: packet counts are
+///   exact per bucket, while busy fractions are tick-sampled per core.
+/// - Balancing starts when the predicted spread `(max - min) / mean` exceeds `startSpread` and
+///   continues, epoch after epoch, until it is at most `stopSpread` (hysteresis).
+/// - Each step picks, among pairs (most loaded queue, one of the least loaded) and (one of the
+///   most loaded, least loaded queue), the single move or swap of two buckets that best
+///   reduces the sum of squared deviations per bucket moved. A step must shrink its pair's gap
+///   by at least `minGain` of the mean; a moved bucket stays put for `cooldown` epochs.
+/// - At most `moveBudget` of the table moves per epoch, `urgentBudget` while a queue drops
+///   packets, a queue was just added, or the spread is large.
+/// - Autoscaling keeps the smoothed mean busy fraction under the target with the fewest
+///   queues: a queue is added as soon as the mean exceeds the target or queues drop packets
+///   near it; a queue is removed only after sustained low load that stays below the target
+///   minus a margin without it, and is drained over `drainEpochs` epochs before it leaves the
+///   active set.
 public struct SteadyPolicy: BalancingPolicy {
     public let name = "steady"
     public let settings: BalancerSettings
-    public init(settings: BalancerSettings = BalancerSettings()) { self.settings = settings }
-    public func initialState(table: IndirectionTable) -> Void {}
-    public func plan(_ input: BalanceInput, state: inout Void) throws(RssppError) -> Plan {
-        var s: Void = ()
-        return try StaticPolicy(settings: settings).plan(input, state: &s)
+    public var tuning: Tuning
+
+    /// Knobs beyond the shared settings. The defaults were chosen with `rssppd-bench balance`.
+    public struct Tuning: Sendable, Hashable {
+        /// Time constant of the bucket-rate smoothing, seconds.
+        public var smoothing: Double = 0.5
+        /// Start balancing above this predicted spread ((max - min) / mean of smoothed rates).
+        public var startSpread: Double = 0.006
+        /// Keep balancing until the spread is at most this.
+        public var stopSpread: Double = 0.003
+        /// A step must shrink its pair's gap by at least this fraction of the mean.
+        public var minGain: Double = 0.001
+        /// Spread above which the epoch counts as urgent.
+        public var urgentSpread: Double = 0.05
+        /// Bucket moves per epoch, as a fraction of the table size (at least 2).
+        public var moveBudget: Double = 1.0 / 64
+        /// Bucket moves per urgent epoch, as a fraction of the table size.
+        public var urgentBudget: Double = 1.0 / 8
+        /// Epochs a moved bucket stays where it was put.
+        public var cooldown: Int = 20
+        /// Remove a queue only if the others would stay below `targetLoad - scaleDownMargin`.
+        public var scaleDownMargin: Double = 0.1
+        /// Epochs of sustained low load before a queue is removed.
+        public var scaleDownDelay: Int = 10
+        /// Epochs between adding queues (the last one added must fill first).
+        public var scaleUpDelay: Int = 3
+        /// Epochs over which a removed queue is drained.
+        public var drainEpochs: Int = 4
+        /// Candidate queues on each side of a step.
+        public var candidates: Int = 3
+
+        public init() {}
+    }
+
+    public init(settings: BalancerSettings = BalancerSettings(), tuning: Tuning = Tuning()) {
+        self.settings = settings
+        self.tuning = tuning
+    }
+
+    public struct State: Sendable {
+        /// Smoothed packets per second per bucket.
+        public internal(set) var rate: [Double] = []
+        /// Epoch in which each bucket last moved.
+        var movedAt: [Int] = []
+        public internal(set) var epoch = 0
+        var primed = false
+        var balancing = false
+        /// Smoothed sum of busy fractions over the active queues.
+        var busy = 0.0
+        /// The queue being drained before removal.
+        public internal(set) var draining: Int?
+        var drainPerEpoch = 0
+        var lastScale = Int.min / 2
+        var lowStreak = 0
+        // Scratch kept between epochs: per-queue smoothed rate and buckets sorted by rate.
+        var weight: [Double] = []
+        var members: [[Int32]] = []
+        var sorted: [Bool] = []
+        var isEffective: [Bool] = []
+        var effective: [Int] = []
+        var dropFactor: [Double] = []
+    }
+
+    public func initialState(table: IndirectionTable) -> State {
+        var state = State()
+        state.resize(buckets: table.size, queues: table.queueCount)
+        return state
+    }
+
+    public func plan(_ input: BalanceInput, state: inout State) throws(RssppError) -> Plan {
+        let table = input.table
+        let sample = input.sample
+        try sample.validate(against: table)
+        var active = try PolicySupport.checkedActive(input.activeQueues, table: table)
+        if state.rate.count != table.size || state.weight.count != table.queueCount {
+            state = initialState(table: table)
+        }
+        state.epoch += 1
+        let epoch = state.epoch
+
+        // Smoothed bucket rates; a queue's drops are added back pro rata to its buckets.
+        var anyDrops = false
+        var totalBusy = 0.0
+        var maxBusy = 0.0
+        for q in 0..<table.queueCount {
+            let packets = Double(sample.queuePackets[q])
+            let drops = Double(sample.queueDrops[q])
+            state.dropFactor[q] = packets > 0 ? (packets + drops) / packets : 1
+        }
+        for q in active {
+            anyDrops = anyDrops || sample.queueDrops[q] > 0
+            totalBusy += sample.queueBusy[q]
+            maxBusy = max(maxBusy, sample.queueBusy[q])
+        }
+        let alpha = state.primed ? 1 - (-sample.interval / max(tuning.smoothing, 1e-9)).exp : 1
+        for b in 0..<table.size {
+            let observed = Double(sample.bucketPackets[b]) * state.dropFactor[table[b]] / sample.interval
+            state.rate[b] += alpha * (observed - state.rate[b])
+        }
+        state.busy += alpha * (totalBusy - state.busy)
+        state.primed = true
+        state.rebuildMembers(table)
+
+        // Autoscaling decides the active set; a draining queue stays active until empty.
+        var urgent = anyDrops
+        if let d = state.draining, !active.contains(d) { state.draining = nil }
+        if settings.autoscale {
+            urgent = autoscale(input, active: &active, anyDrops: anyDrops, totalBusy: totalBusy,
+                               maxBusy: maxBusy, state: &state) || urgent
+        } else {
+            state.draining = nil
+        }
+        var builderActive = active
+        if let d = state.draining, state.members[d].count <= state.drainPerEpoch {
+            builderActive.removeAll { $0 == d }  // the last of its buckets leave in this plan
+        }
+        var builder = try Plan.Builder(table: table, activeQueues: builderActive)
+        state.setEffective(active.filter { $0 != state.draining }, queues: table.queueCount)
+
+        // Buckets on queues outside the active set must move now; the draining queue's over
+        // its budget. Heaviest first, each to the lightest queue.
+        try placeOrphans(table: table, builder: &builder, state: &state)
+
+        // Balance the effective queues.
+        let budgetFraction = urgent ? tuning.urgentBudget : tuning.moveBudget
+        var budget = max(2, Int((budgetFraction * Double(table.size)).rounded()))
+        var spread = state.spread()
+        if spread > tuning.urgentSpread {
+            budget = max(budget, Int((tuning.urgentBudget * Double(table.size)).rounded()))
+        }
+        if spread > tuning.startSpread { state.balancing = true }
+        var moved = 0
+        while state.balancing, moved < budget {
+            if spread <= tuning.stopSpread {
+                state.balancing = false
+                break
+            }
+            guard let step = bestStep(state: &state, epoch: epoch, allowSwap: budget - moved >= 2) else { break }
+            try apply(step, builder: &builder, state: &state, epoch: epoch)
+            moved += step.swapped == nil ? 1 : 2
+            spread = state.spread()
+        }
+        if spread <= tuning.stopSpread { state.balancing = false }
+
+        var next = input.interval
+        if urgent || state.draining != nil || moved >= budget {
+            next = settings.minInterval
+        } else if moved == 0, !state.balancing {
+            next *= 2
+        }
+        return builder.build(nextInterval: PolicySupport.clampInterval(next, settings),
+                             predictedImbalance: state.relativeImbalance())
+    }
+
+    // MARK: Autoscaling
+
+    /// Adjusts `active` (and the drain state). Returns true when the epoch is urgent.
+    private func autoscale(_ input: BalanceInput, active: inout [Int], anyDrops: Bool, totalBusy: Double,
+                           maxBusy: Double, state: inout State) -> Bool {
+        let target = settings.targetLoad
+        let serving = active.count - (state.draining == nil ? 0 : 1)
+        let smoothedMean = state.busy / Double(max(serving, 1))
+        let currentMean = totalBusy / Double(max(serving, 1))
+        let nearTarget = currentMean > target - tuning.scaleDownMargin
+        let pressure = smoothedMean > target || currentMean > target + tuning.scaleDownMargin
+            || (nearTarget && (anyDrops || maxBusy >= 0.98))
+        let sinceScale = state.epoch - state.lastScale
+
+        if serving < settings.minQueues || (pressure && serving < settings.maxQueues) {
+            state.lowStreak = 0
+            if state.draining != nil {
+                state.draining = nil  // keep the queue we were emptying
+                state.lastScale = state.epoch
+                return true
+            }
+            guard sinceScale >= tuning.scaleUpDelay || serving < settings.minQueues,
+                  let added = PolicySupport.addableQueues(input, active: active).first else { return pressure }
+            active.append(added)
+            active.sort()
+            state.lastScale = state.epoch
+            return true
+        }
+
+        let lowEnough = serving > max(1, settings.minQueues)
+            && state.busy / Double(serving - 1) < target - tuning.scaleDownMargin && !anyDrops
+        if state.draining == nil, lowEnough || serving > settings.maxQueues {
+            state.lowStreak += 1
+            if (state.lowStreak >= tuning.scaleDownDelay && sinceScale >= tuning.scaleDownDelay)
+                || serving > settings.maxQueues {
+                // Drain the lightest queue.
+                var lightest = active[0]
+                for q in active where state.weight[q] < state.weight[lightest] { lightest = q }
+                state.draining = lightest
+                state.drainPerEpoch = max(1, (state.members[lightest].count + tuning.drainEpochs - 1)
+                                          / max(1, tuning.drainEpochs))
+                state.lastScale = state.epoch
+                state.lowStreak = 0
+            }
+        } else if !lowEnough {
+            state.lowStreak = 0
+        }
+        return false
+    }
+
+    // MARK: Moves
+
+    private func placeOrphans(table: IndirectionTable, builder: inout Plan.Builder, state: inout State) throws(RssppError) {
+        var orphans: [Int] = []
+        for q in 0..<table.queueCount where !state.isEffective[q] && !state.members[q].isEmpty {
+            if builder.isActive(q) {
+                // The draining queue: its heaviest buckets, up to the per-epoch drain budget.
+                guard q == state.draining else { continue }
+                state.sortMembers(q)
+                orphans.append(contentsOf: state.members[q].suffix(state.drainPerEpoch).map { Int($0) })
+            } else {
+                orphans.append(contentsOf: state.members[q].map { Int($0) })
+            }
+        }
+        guard !orphans.isEmpty, !state.effective.isEmpty else { return }
+        orphans.sort { state.rate[$0] > state.rate[$1] || (state.rate[$0] == state.rate[$1] && $0 < $1) }
+        for bucket in orphans {
+            var lightest = state.effective[0]
+            for q in state.effective where state.weight[q] < state.weight[lightest] { lightest = q }
+            try builder.move(bucket: bucket, to: lightest)
+            state.relocate(bucket, from: table[bucket], to: lightest)
+            state.movedAt[bucket] = state.epoch
+        }
+    }
+
+    struct Step {
+        var from: Int
+        var to: Int
+        var bucket: Int
+        /// A bucket of `to` going the other way, for a swap.
+        var swapped: Int?
+        var score: Double
+    }
+
+    /// The best single move or swap between the heaviest and lightest candidate queues.
+    private func bestStep(state: inout State, epoch: Int, allowSwap: Bool) -> Step? {
+        let k = max(1, tuning.candidates)
+        var heavy: [Int] = []
+        var light: [Int] = []
+        heavy.reserveCapacity(k)
+        light.reserveCapacity(k)
+        state.extremes(k, heavy: &heavy, light: &light)
+        guard let top = heavy.first, let bottom = light.first, top != bottom else { return nil }
+        let mean = state.meanWeight()
+        let minShrink = tuning.minGain * mean
+        var best: Step?
+        func consider(_ from: Int, _ to: Int, state: inout State) {
+            guard from != to else { return }
+            let gap = state.weight[from] - state.weight[to]
+            guard gap > minShrink else { return }
+            if let step = bestExchange(from: from, to: to, gap: gap, minShrink: minShrink, epoch: epoch,
+                                       allowSwap: allowSwap, state: &state),
+               step.score > (best?.score ?? 0) {
+                best = step
+            }
+        }
+        for to in light { consider(top, to, state: &state) }
+        for from in heavy.dropFirst() { consider(from, bottom, state: &state) }
+        return best
+    }
+
+    /// Best bucket of `from` to move to `to` (or pair of buckets to swap) for a gap `gap`.
+    private func bestExchange(from: Int, to: Int, gap: Double, minShrink: Double, epoch: Int, allowSwap: Bool,
+                              state: inout State) -> Step? {
+        state.sortMembers(from)
+        state.sortMembers(to)
+        let cooldown = tuning.cooldown
+        let lowDelta = minShrink / 2
+        let highDelta = gap - minShrink / 2
+        guard highDelta > lowDelta else { return nil }
+        var best: Step?
+        let source = state.members[from]
+        let dest = state.members[to]
+        let rate = state.rate
+        let movedAt = state.movedAt
+        func eligible(_ b: Int32) -> Bool { epoch - movedAt[Int(b)] > cooldown && rate[Int(b)] > 0 }
+        func gain(_ delta: Double) -> Double { 2 * delta * (gap - delta) }
+
+        // Single move: the bucket of `from` closest to half the gap.
+        let half = gap / 2
+        var lo = 0
+        var hi = source.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if rate[Int(source[mid])] < half { lo = mid + 1 } else { hi = mid }
+        }
+        var below = lo - 1
+        while below >= 0, !eligible(source[below]) { below -= 1 }
+        var above = lo
+        while above < source.count, !eligible(source[above]) { above += 1 }
+        for i in below...above where i >= 0 && i < source.count && (i == below || i == above) {
+            let w = rate[Int(source[i])]
+            guard w >= lowDelta, w <= highDelta else { continue }
+            let score = gain(w)
+            if score > (best?.score ?? 0) {
+                best = Step(from: from, to: to, bucket: Int(source[i]), swapped: nil, score: score)
+            }
+        }
+
+        // Swap: bucket a of `from` and b of `to` with rate(a) - rate(b) closest to half the gap.
+        guard allowSwap else { return best }
+        var p = 0
+        for b in dest where eligible(b) {
+            let wb = rate[Int(b)]
+            let want = wb + half
+            while p < source.count, rate[Int(source[p])] < want { p += 1 }
+            var down = p - 1
+            while down >= 0, !eligible(source[down]) { down -= 1 }
+            var up = p
+            while up < source.count, !eligible(source[up]) { up += 1 }
+            for i in down...up where i >= 0 && i < source.count && (i == down || i == up) {
+                let delta = rate[Int(source[i])] - wb
+                guard delta >= lowDelta, delta <= highDelta else { continue }
+                let score = gain(delta) / 2
+                if score > (best?.score ?? 0) {
+                    best = Step(from: from, to: to, bucket: Int(source[i]), swapped: Int(b), score: score)
+                }
+            }
+        }
+        return best
+    }
+
+    private func apply(_ step: Step, builder: inout Plan.Builder, state: inout State, epoch: Int) throws(RssppError) {
+        try builder.move(bucket: step.bucket, to: step.to)
+        state.relocate(step.bucket, from: step.from, to: step.to)
+        state.movedAt[step.bucket] = epoch
+        if let other = step.swapped {
+            try builder.move(bucket: other, to: step.from)
+            state.relocate(other, from: step.to, to: step.from)
+            state.movedAt[other] = epoch
+        }
+    }
+}
+
+extension SteadyPolicy.State {
+    mutating func resize(buckets: Int, queues: Int) {
+        rate = [Double](repeating: 0, count: buckets)
+        movedAt = [Int](repeating: Int.min / 2, count: buckets)
+        weight = [Double](repeating: 0, count: queues)
+        members = [[Int32]](repeating: [], count: queues)
+        sorted = [Bool](repeating: false, count: queues)
+        isEffective = [Bool](repeating: false, count: queues)
+        dropFactor = [Double](repeating: 1, count: queues)
+    }
+
+    mutating func rebuildMembers(_ table: IndirectionTable) {
+        for q in members.indices {
+            members[q].removeAll(keepingCapacity: true)
+            weight[q] = 0
+            sorted[q] = false
+        }
+        for b in 0..<table.size {
+            let q = table[b]
+            members[q].append(Int32(b))
+            weight[q] += rate[b]
+        }
+    }
+
+    mutating func setEffective(_ queues: [Int], queues count: Int) {
+        for q in 0..<count { isEffective[q] = false }
+        for q in queues { isEffective[q] = true }
+        effective = queues
+    }
+
+    /// Sorts a queue's buckets by smoothed rate, ascending (ties by bucket id).
+    mutating func sortMembers(_ q: Int) {
+        guard !sorted[q] else { return }
+        let r = rate
+        members[q].sort { r[Int($0)] < r[Int($1)] || (r[Int($0)] == r[Int($1)] && $0 < $1) }
+        sorted[q] = true
+    }
+
+    mutating func relocate(_ bucket: Int, from: Int, to: Int) {
+        let w = rate[bucket]
+        weight[from] -= w
+        weight[to] += w
+        if let i = members[from].firstIndex(of: Int32(bucket)) { members[from].remove(at: i) }
+        if sorted[to] {
+            let r = rate
+            let key = Int32(bucket)
+            var lo = 0
+            var hi = members[to].count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let m = members[to][mid]
+                if r[Int(m)] < w || (r[Int(m)] == w && m < key) { lo = mid + 1 } else { hi = mid }
+            }
+            members[to].insert(key, at: lo)
+        } else {
+            members[to].append(Int32(bucket))
+        }
+    }
+
+    func meanWeight() -> Double {
+        guard !effective.isEmpty else { return 0 }
+        var total = 0.0
+        for q in effective { total += weight[q] }
+        return total / Double(effective.count)
+    }
+
+    /// (max - min) / mean of the effective queues' smoothed rates.
+    func spread() -> Double {
+        guard effective.count >= 2 else { return 0 }
+        var lo = Double.infinity
+        var hi = -Double.infinity
+        var total = 0.0
+        for q in effective {
+            let w = weight[q]
+            lo = min(lo, w)
+            hi = max(hi, w)
+            total += w
+        }
+        guard total > 0 else { return 0 }
+        return (hi - lo) / (total / Double(effective.count))
+    }
+
+    /// (max - min) / min of the effective queues' smoothed rates, as `Balance.imbalance`.
+    func relativeImbalance() -> Double {
+        guard effective.count >= 2 else { return 0 }
+        var lo = Double.infinity
+        var hi = -Double.infinity
+        for q in effective {
+            lo = min(lo, weight[q])
+            hi = max(hi, weight[q])
+        }
+        if hi <= 0 { return 0 }
+        return lo > 0 ? (hi - lo) / lo : .infinity
+    }
+
+    /// The `k` heaviest (descending) and `k` lightest (ascending) effective queues.
+    func extremes(_ k: Int, heavy: inout [Int], light: inout [Int]) {
+        heavy.removeAll(keepingCapacity: true)
+        light.removeAll(keepingCapacity: true)
+        for q in effective {
+            let w = weight[q]
+            if heavy.count < k || w > weight[heavy[heavy.count - 1]] {
+                var i = min(heavy.count, k - 1)
+                if heavy.count < k { heavy.append(q) } else { heavy[i] = q }
+                while i > 0, weight[heavy[i - 1]] < w {
+                    heavy.swapAt(i, i - 1)
+                    i -= 1
+                }
+            }
+            if light.count < k || w < weight[light[light.count - 1]] {
+                var i = min(light.count, k - 1)
+                if light.count < k { light.append(q) } else { light[i] = q }
+                while i > 0, weight[light[i - 1]] > w {
+                    light.swapAt(i, i - 1)
+                    i -= 1
+                }
+            }
+        }
+    }
+}
+
+private extension Double {
+    /// e^self, without Foundation: range reduction by powers of two and a Taylor series.
+    var exp: Double {
+        guard isFinite else { return self > 0 ? .infinity : 0 }
+        let ln2 = 0.693_147_180_559_945_3
+        let n = (self / ln2).rounded()
+        let r = self - n * ln2
+        var term = 1.0
+        var sum = 1.0
+        for i in 1...20 {
+            term *= r / Double(i)
+            sum += term
+        }
+        return sum * Double(sign: .plus, exponent: Int(n), significand: 1)
     }
 }
