@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["RssppSim", "RssppCore", "RssppTestKit"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "RssppKernelTests", dependencies: ["RssppKernel", "RssppCore", "RssppTestKit"]),
+        .testTarget(name: "RssppKernelTests", dependencies: ["RssppKernel", "RssppCore", "RssppTestKit"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,172 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import RssppCore
+import RssppKernel
 
-struct Table: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "table", abstract: "(not yet available)")
-    func run() async throws {
-        throw ValidationError("'table' is not implemented yet")
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `rssppd table show|set|irqs`: read and write a NIC's RSS indirection table by hand.
+/// Wiring only: parsing and formatting of tables live in RssppKernel (TableSpec, TableFormat).
+struct Table: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table",
+        abstract: "Show or write a NIC's RSS indirection table (ethtool netlink, or the ioctl on older kernels).",
+        subcommands: [TableShow.self, TableSet.self, TableIrqs.self]
+    )
+}
+
+/// Options every `table` subcommand takes. Values are parsed by us, not by ArgumentParser, so a
+/// bad value is a one-line error with exit status 2 like every other user mistake.
+struct TableDeviceOptions: ParsableArguments {
+    @Option(name: .long, help: "RSS context (0 = the main table).")
+    var context: String = "0"
+
+    @Option(name: .long, help: "Kernel interface: netlink, ioctl or auto (netlink when the kernel has RSS_SET).")
+    var path: String = "auto"
+
+    func parsed() throws(RssppError) -> (context: UInt32, path: EthtoolPathChoice) {
+        guard let ctx = UInt32(context) else {
+            throw RssppError(.invalidArgument, "--context: '\(context)' is not a context number")
+        }
+        guard let choice = EthtoolPathChoice(rawValue: path) else {
+            throw RssppError(.invalidArgument, "--path: '\(path)' is not one of netlink, ioctl, auto")
+        }
+        return (ctx, choice)
     }
+}
+
+struct TableShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print the table like `ethtool -x`: rings, entries, key, hash function, and the path used.")
+
+    @Argument(help: "Network interface.")
+    var interface: String
+
+    @OptionGroup var device: TableDeviceOptions
+
+    @Flag(name: .long, help: "Print one JSON object instead.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors { () throws(RssppError) in
+            let (context, path) = try device.parsed()
+            let dev = try EthtoolDevice(interface: interface, context: context, path: path)
+            let s = dev.original
+            print(json ? TableFormat.json(s, pathReason: dev.pathReason) : TableFormat.text(s, pathReason: dev.pathReason), terminator: "")
+        }
+    }
+}
+
+struct TableSet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Write the table: equal N | weight W0 W1 ... | file PATH | default.",
+        discussion: """
+            equal N          spread over the first N queues (entry i -> i % N)
+            weight W0 W1 ..  contiguous blocks sized by weight, like `ethtool -X weight`
+            file PATH        one queue per entry, whitespace or newline separated, # comments
+            default          the driver's default spread (context 0 only)
+            The table is validated before anything is sent (size = device size, every entry
+            below the rx ring count), written only if it changes something, and read back.
+            """)
+
+    @Argument(help: "Network interface.")
+    var interface: String
+
+    @Argument(help: "The table: equal N | weight W0 W1 ... | file PATH | default.")
+    var table: [String] = []
+
+    @OptionGroup var device: TableDeviceOptions
+
+    func run() throws {
+        try runReportingErrors { () throws(RssppError) in
+            let (context, path) = try device.parsed()
+            let spec = try TableSpec.parse(table, readFile: readTextFile)
+            let dev = try EthtoolDevice(interface: interface, context: context, path: path)
+            let before = dev.original
+            let entries = try spec.table(size: before.indirection.count, rings: before.rings, interface: interface)
+            let report = try dev.write(entries)
+            print("path: \(dev.path.rawValue) (\(dev.pathReason))")
+            if !report.wrote {
+                print("\(interface): table unchanged, nothing written")
+            } else if entries == nil {
+                print("\(interface): reset to the default table, \(report.changedEntries) of \(before.indirection.count) entries changed")
+            } else {
+                print("\(interface): wrote \(before.indirection.count) entries over \(before.rings) rx rings, \(report.changedEntries) changed, read back ok")
+            }
+        }
+    }
+}
+
+struct TableIrqs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "irqs",
+        abstract: "List the CPU serving each rx queue (IRQ affinity); --pin moves queue IRQs one-to-one to cores.")
+
+    @Argument(help: "Network interface.")
+    var interface: String
+
+    @Option(name: .long, help: "CPU list (e.g. 0-3 or 2,4,6): pin queue i's IRQ to the i-th CPU (round robin).")
+    var pin: String?
+
+    func run() throws {
+        try runReportingErrors { () throws(RssppError) in
+            if let pin {
+                let cores = try CPUList.parse(pin, source: "--pin")
+                let changes = try QueueIrqs.pin(interface: interface, cores: cores)
+                if changes.isEmpty { print("\(interface): queue IRQs already pinned, nothing changed") }
+                for c in changes {
+                    print("queue \(c.queue): irq \(c.irq) cpus \(CPUList.format(c.before)) -> \(CPUList.format(c.after))")
+                }
+            }
+            for q in try QueueIrqs.discover(interface: interface) {
+                let eff = q.effective.map { " effective \(CPUList.format($0))" } ?? ""
+                print("queue \(q.queue): irq \(q.irq) \(q.name) cpus \(CPUList.format(q.affinity))\(eff)")
+            }
+        }
+    }
+}
+
+/// Runs `body`; an RssppError becomes one line on stderr and the error's exit status.
+fileprivate func runReportingErrors(_ body: () throws(RssppError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        writeStderr("rssppd: \(error.message)\n")
+        throw ExitCode(error.exitCode)
+    }
+}
+
+/// Reads a whole text file for `table set file PATH`.
+fileprivate func readTextFile(_ path: String) throws(RssppError) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let e = errno
+        throw RssppError(.badFile, "\(path): cannot open (\(strerror(e).map { String(cString: $0) } ?? "errno \(e)"))")
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw RssppError(.badFile, "\(path): cannot read (errno \(errno))")
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+        if bytes.count > 1 << 20 { throw RssppError(.badFile, "\(path): larger than 1 MiB, not a table") }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Writes to fd 2 (the `stderr` global is not concurrency-safe in Swift 6).
+fileprivate func writeStderr(_ s: String) {
+    var bytes = Array(s.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
