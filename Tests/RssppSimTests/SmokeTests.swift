@@ -1,3 +1,0 @@
-import Testing
-import RssppSim
-@Test func simTargetBuilds() { #expect(Bool(true)) }
