@@ -64,16 +64,22 @@ public final class EthtoolDevice: TableSink, Sendable {
     ///   - listen: also subscribe to RSS_NTF (netlink only) to notice other writers early.
     /// - Throws: `.notFound` for an unknown interface, `.notSupported` when the device has no
     ///   RSS indirection table or the path is unavailable, `.permissionDenied`.
-    public init(interface: String, context: UInt32 = 0, path choice: EthtoolPathChoice = .auto, listen: Bool = false) throws(RssppError) {
+    public convenience init(interface: String, context: UInt32 = 0, path choice: EthtoolPathChoice = .auto, listen: Bool = false) throws(RssppError) {
         try Self.checkInterface(interface)
-        self.interface = interface
-        self.context = context
         let (backend, reason) = try Self.selectBackend(choice)
-        path = backend.path
-        pathReason = reason
-        original = try Self.snapshot(backend, interface, context)
         var listener: RssNotificationListener?
         if listen, backend.path == .netlink { listener = try RssNotificationListener() }
+        try self.init(interface: interface, context: context, backend: backend, pathReason: reason, listener: listener)
+    }
+
+    /// Opens the device through a given backend (tests use a fake one).
+    init(interface: String, context: UInt32, backend: sending any RssBackend, pathReason: String,
+         listener: sending RssNotificationListener? = nil) throws(RssppError) {
+        self.interface = interface
+        self.context = context
+        path = backend.path
+        self.pathReason = pathReason
+        original = try Self.snapshot(backend, interface, context)
         guarded = Mutex(Guarded(backend: backend, listener: listener, expected: original.indirection))
     }
 
