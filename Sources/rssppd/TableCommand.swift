@@ -15,7 +15,7 @@ struct Table: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
         abstract: "Show or write a NIC's RSS indirection table (ethtool netlink, or the ioctl on older kernels).",
-        subcommands: [TableShow.self, TableSet.self, TableIrqs.self]
+        subcommands: [TableShow.self, TableSet.self, TableContexts.self, TableIrqs.self]
     )
 }
 
@@ -98,6 +98,29 @@ struct TableSet: ParsableCommand {
                 print("\(interface): reset to the default table, \(report.changedEntries) of \(before.indirection.count) entries changed")
             } else {
                 print("\(interface): wrote \(before.indirection.count) entries over \(before.rings) rx rings, \(report.changedEntries) changed, read back ok")
+            }
+        }
+    }
+}
+
+struct TableContexts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contexts",
+        abstract: "List the device's RSS contexts (netlink RSS_GET dump, Linux 6.12+).")
+
+    @Argument(help: "Network interface.")
+    var interface: String
+
+    @Option(name: .long, help: "First context to list (START_CONTEXT).")
+    var start: String = "0"
+
+    func run() throws {
+        try runReportingErrors { () throws(RssppError) in
+            guard let first = UInt32(start) else { throw RssppError(.invalidArgument, "--start: '\(start)' is not a context number") }
+            let dev = try EthtoolDevice(interface: interface, path: .netlink)
+            for c in try dev.contexts(startContext: first == 0 ? nil : first) {
+                let fn = c.hashFunction.map { RssHashFunction.decode($0).map(\.name).joined(separator: ",") } ?? "unknown"
+                print("context \(c.context ?? 0): \(c.indirection?.count ?? 0) entries, hash \(fn), key \(c.key?.count ?? 0) bytes")
             }
         }
     }

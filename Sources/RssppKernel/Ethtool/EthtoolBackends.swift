@@ -73,12 +73,16 @@ final class NetlinkRssBackend: RssBackend {
         return try EthtoolCodec.decodeRss(first)
     }
 
-    /// Every RSS context of `interface` (a dump; Linux 6.12+).
-    func contexts(_ interface: String) throws(RssppError) -> [RssConfiguration] {
+    /// The RSS contexts of `interface` from `startContext` on (a dump; Linux 6.12+ — earlier
+    /// kernels refuse RSS_GET dumps and START_CONTEXT).
+    func contexts(_ interface: String, startContext: UInt32?) throws(RssppError) -> [RssConfiguration] {
         let doing = "\(interface): netlink RSS_GET dump"
         var out: [RssConfiguration] = []
-        for m in try socket.request(EthtoolCodec.rssDump(family: family.id, interface: interface, startContext: nil), dump: true, doing: doing) {
-            out.append(try EthtoolCodec.decodeRss(m))
+        let request = EthtoolCodec.rssDump(family: family.id, interface: interface, startContext: startContext)
+        for m in try socket.request(request, dump: true, doing: doing) {
+            var c = try EthtoolCodec.decodeRss(m)
+            if c.context == nil { c.context = 0 }
+            out.append(c)
         }
         return out
     }

@@ -232,13 +232,15 @@ public final class EthtoolDevice: TableSink, Sendable {
         return try NetlinkRssBackend().channels(interface)
     }
 
-    /// Every RSS context of the device (netlink dump, Linux 6.12+).
-    public func contexts() throws(RssppError) -> [RssConfiguration] {
+    /// The device's RSS contexts (context 0 included) from `startContext` on, through a
+    /// netlink RSS_GET dump (Linux 6.12+).
+    /// - Throws: `.notSupported` on the ioctl path or a kernel without RSS_GET dumps.
+    public func contexts(startContext: UInt32? = nil) throws(RssppError) -> [RssConfiguration] {
         try guarded.withLock { g throws(RssppError) in
             guard let nl = g.backend as? NetlinkRssBackend else {
-                throw RssppError(.notSupported, "\(interface): listing RSS contexts needs the netlink path")
+                throw RssppError(.notSupported, "\(interface): listing RSS contexts needs the netlink path (Linux 6.12+)")
             }
-            return try nl.contexts(interface)
+            return try nl.contexts(interface, startContext: startContext)
         }
     }
 }
