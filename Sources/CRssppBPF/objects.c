@@ -66,6 +66,16 @@ static const unsigned char empty_tc[] = RSSPP_EMBED_EMPTY;
 static const size_t empty_tc_len = 0;
 #endif
 
+#if __has_embed("../../bpf/.output/rsspp_bench_count.bpf.o")
+static const unsigned char bench_count[] = {
+#embed "../../bpf/.output/rsspp_bench_count.bpf.o"
+};
+static const size_t bench_count_len = sizeof(bench_count);
+#else
+static const unsigned char bench_count[] = RSSPP_EMBED_EMPTY;
+static const size_t bench_count_len = 0;
+#endif
+
 const unsigned char *rsspp_object(int id, size_t *len)
 {
 	switch (id) {
@@ -75,6 +85,7 @@ const unsigned char *rsspp_object(int id, size_t *len)
 	case RSSPP_OBJ_SOFTIRQ: *len = softirq_len; return softirq;
 	case RSSPP_OBJ_EMPTY_XDP: *len = empty_xdp_len; return empty_xdp;
 	case RSSPP_OBJ_EMPTY_TC: *len = empty_tc_len; return empty_tc;
+	case RSSPP_OBJ_BENCH_COUNT: *len = bench_count_len; return bench_count;
 	default: *len = 0; return NULL;
 	}
 }

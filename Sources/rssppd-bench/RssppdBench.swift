@@ -9,6 +9,6 @@ struct RssppdBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rssppd-bench",
         abstract: "rssppd benchmarks (release build)",
-        subcommands: [SolverBench.self, SimSpeedBench.self, BalanceBench.self, LatencyBench.self]
+        subcommands: [SolverBench.self, SimSpeedBench.self, BalanceBench.self, LatencyBench.self, BPFBench.self]
     )
 }

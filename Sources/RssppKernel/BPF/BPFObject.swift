@@ -14,6 +14,8 @@ public enum BPFProgramKind: String, Sendable, CaseIterable {
     case softirq = "rsspp_softirq"
     case emptyXDP = "rsspp_empty_xdp"
     case emptyTC = "rsspp_empty_tc"
+    /// Benchmark only: the counting step with a stand-in hash read from the frame.
+    case benchCount = "rsspp_bench_count"
 
     var objectID: Int32 {
         switch self {
@@ -23,6 +25,7 @@ public enum BPFProgramKind: String, Sendable, CaseIterable {
         case .softirq: return Int32(RSSPP_OBJ_SOFTIRQ.rawValue)
         case .emptyXDP: return Int32(RSSPP_OBJ_EMPTY_XDP.rawValue)
         case .emptyTC: return Int32(RSSPP_OBJ_EMPTY_TC.rawValue)
+        case .benchCount: return Int32(RSSPP_OBJ_BENCH_COUNT.rawValue)
         }
     }
 
@@ -49,6 +52,15 @@ public struct BPFObjectSpec: Sendable {
     public var boundIfindex: UInt32?
 
     public init(kind: BPFProgramKind) { self.kind = kind }
+
+    /// A counting object without a Toeplitz table (rsspp_tc, rsspp_xdp_meta, rsspp_bench_count)
+    /// sized for `tableSize` buckets on `cpus` CPUs.
+    public static func counting(_ kind: BPFProgramKind, tableSize: Int, cpus: Int) -> BPFObjectSpec {
+        var spec = BPFObjectSpec(kind: kind)
+        spec.mapSizes = ["rsspp_bucket_stats": UInt32(cpus * tableSize), "rsspp_cpu_stats": UInt32(cpus)]
+        spec.rodata = BucketCounter.countConfig(tableSize: tableSize)
+        return spec
+    }
 }
 
 /// A loaded object: its programs and maps live as long as this value (one owner per kernel
