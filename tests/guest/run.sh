@@ -252,7 +252,8 @@ for kernel in "${KERNELS[@]}"; do
         teardown_netns
         [ "$qrc" = 0 ] || log "qemu exited with $qrc (124: killed after 240 s)"
         booted=$(sed -n 's/^GUEST boot .*uptime=\([0-9.]*\).*/\1/p' "$console" | head -n 1)
-        log "guest run took $took s (kernel to /init: ${booted:-?} s guest time); console: $console"
+        done_at=$(sed -n 's/^GUEST done uptime=\([0-9.]*\).*/\1/p' "$console" | head -n 1)
+        log "guest run took $took s wall; guest clock: /init at ${booted:-?} s, tests done at ${done_at:-?} s; console: $console"
         verdict=0
         python3 "$HERE/verify.py" check "$console" "$WORK/tables" "$WORK/predict" "$kernel" "$NTF" \
             >"$WORK/verdict" || verdict=$?
