@@ -125,6 +125,69 @@ struct BPFLiveTests {
         #expect(!after.contains("xdp"))
     }
 
+    @Test func coreLoadAndLoadSourceSeeTheTraffic() throws {
+        let pair = try VethPair()
+        defer { pair.remove() }
+        var o = CounterOptions(interface: pair.vb)
+        o.hashSource = .software
+        o.tableSize = 64
+        let opts = o
+        let attached = try inNetns(pair.b) { try AttachedCounter.attach(opts) }
+        defer { attached.close() }
+        let core = try CoreLoadCounter()
+        defer { core.close() }
+        let source = KernelLoadSource(counter: attached, core: core, queueMap: .identity(queues: core.cpus))
+        let before = core.read()
+        let a = pair.addrA, b = pair.addrB
+        try inNetns(pair.a) { try Traffic.udp(from: a, 31000, to: b, 31001, count: 200) }
+        let arrived = waitFor { attached.counter.snapshot().totals.packets >= 200 }
+        #expect(arrived)
+        // veth's NAPI (native XDP on the peer) polls the packets: napi_poll and NET_RX see them.
+        let counted = waitFor {
+            zip(core.read(), before).map { $0.since($1).napiPackets }.reduce(0, +) >= 200
+        }
+        #expect(counted)
+        let d = zip(core.read(), before).map { $0.since($1) }
+        #expect(d.map(\.netRxNs).reduce(0, +) > 0)
+        #expect(d.map(\.netRxRuns).reduce(0, +) > 0)
+        let sample = try inNetns(pair.b) { try source.sampleNow() }
+        let table = try IndirectionTable.defaultSpread(size: 64, queues: core.cpus)
+        try sample.validate(against: table)
+        #expect(sample.bucketPackets.reduce(0, +) == 200)
+        let bucket = Int(ToeplitzHasher.standard.hash(FlowTuple(
+            source: try #require(IPAddress(a)), destination: try #require(IPAddress(b)),
+            sourcePort: 31000, destinationPort: 31001, proto: .udp)) & 63)
+        #expect(sample.bucketPackets[bucket] == 200)
+        #expect(sample.queuePackets.reduce(0, +) >= 200)
+        #expect(sample.queueBusy.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
+    /// Classic clsact filters (kernels without tcx) survive kill -9; the next start removes
+    /// ours by its fixed handle and priority.
+    @Test func staleClsactFilterIsRemoved() throws {
+        let pair = try VethPair()
+        defer { pair.remove() }
+        let vb = pair.vb
+        let (counter, link) = try inNetns(pair.b) { () -> (BucketCounter, BPFLink) in
+            let c = try BucketCounter(source: .tc, tableSize: 64)
+            let ifindex = try DeviceProbe.ifindex(vb)
+            return (c, try TCFilter.attach(c.object, program: c.programName, ifindex: ifindex, ifname: vb))
+        }
+        defer { link.close() }
+        let shown = try Cmd.run(["/usr/sbin/tc", "-n", pair.b, "filter", "show", "dev", vb, "ingress"]).output
+        #expect(shown.contains("rsspp_tc"), "\(shown)")
+        // Traffic is counted through the classic filter too (skb->hash of the veth sender).
+        let a = pair.addrA, b = pair.addrB
+        try inNetns(pair.a) { try Traffic.udp(from: a, 32000, to: b, 32001, count: 5) }
+        #expect(waitFor { counter.snapshot().totals.packets >= 5 })
+        let removed = try inNetns(pair.b) { TCFilter.removeStale(ifindex: try DeviceProbe.ifindex(vb)) }
+        #expect(removed)
+        let after = try Cmd.run(["/usr/sbin/tc", "-n", pair.b, "filter", "show", "dev", vb, "ingress"]).output
+        #expect(!after.contains("rsspp_tc"), "\(after)")
+        let again = try inNetns(pair.b) { TCFilter.removeStale(ifindex: try DeviceProbe.ifindex(vb)) }
+        #expect(!again)
+    }
+
     func linkShow(_ pair: VethPair) throws -> String {
         try Cmd.run(["/usr/sbin/ip", "-d", "-n", pair.b, "link", "show", pair.vb]).output
     }
