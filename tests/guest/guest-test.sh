@@ -37,6 +37,8 @@ block() { # NAME PHASE CMD...: runs CMD and prints its output between BEGIN/END 
     echo "END $b_name $b_phase rc=$?"
 }
 
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
 ntf_count() { grep -c '^NTF cmd=50 dev=eth0' /tmp/ntf.log; }
 
 # Waits up to 3 s for a notification newer than $1 (only where the kernel sends them).
@@ -59,17 +61,18 @@ phase() {
     "$@" 2>&1
     rc=$?
     echo "END set-out $name"
-    echo "SET phase=$name no=$phase_no tool=$tool rc=$rc"
+    echo "SET phase=$name no=$phase_no tool=$tool rc=$rc t=$(uptime_s)"
     ntf_report "$name" "$before"
     block ethtool-x "$name" ethtool -x eth0
     if [ "$RSSPPD" = yes ]; then
         block rssppd-show "$name" rssppd table show eth0
         block rssppd-json "$name" rssppd table show eth0 --json
     fi
-    echo "QMCAP-START phase=$name no=$phase_no"
+    echo "QMCAP-START phase=$name no=$phase_no t=$(uptime_s)"
     if ! qmcap eth0 "$QUEUES" "$HOST" "$CTRL" "$DPORT" "$BASE" "$FLOWS" "$phase_no" "${CAPTURE_S:-20}"; then
         block diag "$name" sh -c 'cat /proc/net/dev; ethtool -S eth0; grep -e Udp: -e Ip: /proc/net/snmp; ip neigh'
     fi
+    echo "PHASE-END phase=$name t=$(uptime_s)"
 }
 
 # rphase NAME RSSPPD-ARGS...: a write through rssppd; without it, said so and skipped.
