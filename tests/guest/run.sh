@@ -112,9 +112,14 @@ prepare_kernel() {
     out=$CACHE/kernels/$(basename "${debs[0]}" .deb)
     if [ ! -f "$out/.complete" ]; then
         rm -rf "$out" && mkdir -p "$out/tree" "$out/modules"
-        local d
-        for d in "${debs[@]}"; do dpkg-deb -x "$d" "$out/tree"; done
-        local m f
+        # Only the kernel and the modules the guest loads (the 6.1 package unpacks to 400 MB).
+        local d m f patterns=('*/vmlinuz*')
+        for m in ${MODULES//,/ }; do patterns+=("*/$m.ko" "*/$m.ko.xz"); done
+        for d in "${debs[@]}"; do
+            # tar complains about the patterns a package does not match; what is missing is
+            # checked right after.
+            dpkg-deb --fsys-tarfile "$d" | tar -x -C "$out/tree" --wildcards "${patterns[@]}" 2>/dev/null || true
+        done
         for m in ${MODULES//,/ }; do
             f=$(find "$out/tree" -name "$m.ko" -o -name "$m.ko.xz" | head -n 1)
             [ -n "$f" ] || { echo "module $m not in the package" >&2; return 1; }
@@ -125,7 +130,7 @@ prepare_kernel() {
     VMLINUZ=$(find "$out/tree" \( -name 'vmlinuz-*' -o -name vmlinuz \) -type f | head -n 1)
     [ -n "$VMLINUZ" ] || { echo "no vmlinuz in the package" >&2; return 1; }
     MODDIR=$out/modules
-    KVER=$(basename "$(dirname "$(find "$out/tree" -path '*/modules/*/kernel' -type d | head -n 1)")")
+    KVER=$(find "$out/tree" -name '*.ko*' | head -n 1 | sed -n 's|.*/modules/\([^/]*\)/kernel/.*|\1|p')
 }
 
 # --- Helpers: capture and notification tools, the predictor, rssppd -----------------------------
@@ -236,10 +241,13 @@ for kernel in "${KERNELS[@]}"; do
         total_failed=$((total_failed + 1))
         continue
     fi
-    log "kernel $KVER ready in $(since "$t0") s ($(basename "$VMLINUZ"))"
+    t_kernel=$(since "$t0")
+    log "kernel $KVER ready in $t_kernel s ($(basename "$VMLINUZ"))"
     t0=$(now)
     build_initramfs "$kernel"
-    log "initramfs built in $(since "$t0") s ($(du -h "$WORK/initrd-$kernel.cpio.gz" | cut -f1))"
+    t_initrd=$(since "$t0")
+    log "initramfs built in $t_initrd s ($(du -h "$WORK/initrd-$kernel.cpio.gz" | cut -f1))"
+    rm -f "$CACHE/logs/$kernel-attempt"*.log
     verdict=1 first_failures=""
     for attempt in 1 2; do
         console=$CACHE/logs/$kernel-attempt$attempt.log
@@ -264,6 +272,8 @@ for kernel in "${KERNELS[@]}"; do
             log "RETRY [$kernel]: attempt 1 failed ($first_failures checks), booting once more"
         fi
     done
+    log "times [$kernel]: kernel package ${t_kernel} s, initramfs ${t_initrd} s, guest run ${took} s" \
+        "(boot to /init ${booted:-?} s, tests $(awk -v a="${booted:-0}" -v b="${done_at:-0}" 'BEGIN { printf "%.1f", b - a }') s, guest clock)"
     if [ "$verdict" = 0 ] && [ -n "$first_failures" ]; then
         flakes+=("$kernel")
         log "FLAKY [$kernel]: attempt 1 failed $first_failures checks, attempt 2 passed; see $CACHE/logs/$kernel-attempt1.log"
