@@ -29,6 +29,9 @@ public struct SteadyPolicy: BalancingPolicy {
     public struct Tuning: Sendable, Hashable {
         /// Time constant of the bucket-rate smoothing, seconds.
         public var smoothing: Double = 0.5
+        /// A bucket whose count differs from its smoothed rate by more than this many standard
+        /// deviations of counting noise takes the new value without smoothing (0 disables).
+        public var changeSigmas: Double = 4
         /// Start balancing above this predicted spread ((max - min) / mean of smoothed rates).
         public var startSpread: Double = 0.006
         /// Keep balancing until the spread is at most this.
@@ -76,6 +79,8 @@ public struct SteadyPolicy: BalancingPolicy {
         public internal(set) var draining: Int?
         var drainPerEpoch = 0
         var lastScale = Int.min / 2
+        /// The table of the last plan; when the next input carries it, member lists are kept.
+        var lastTable: IndirectionTable?
         var lowStreak = 0
         // Scratch kept between epochs: per-queue smoothed rate and buckets sorted by rate.
         var weight: [Double] = []
@@ -107,10 +112,26 @@ public struct SteadyPolicy: BalancingPolicy {
         var anyDrops = false
         var totalBusy = 0.0
         var maxBusy = 0.0
+        // Bucket counters may or may not see packets the ring dropped (XDP counts after the
+        // ring, a NIC model may count on arrival): scale a queue's buckets up to served + drops.
+        for q in 0..<table.queueCount { state.dropFactor[q] = 0 }
+        for b in 0..<table.size { state.dropFactor[table[b]] += Double(sample.bucketPackets[b]) }
+        var lowest = Double.infinity
+        var highest = 0.0
+        var counted = 0.0
+        var serving = 0
+        for q in active where q != state.draining {
+            lowest = min(lowest, state.dropFactor[q])
+            highest = max(highest, state.dropFactor[q])
+            counted += state.dropFactor[q]
+            serving += 1
+        }
+        // The epoch's own spread: only a calm load lengthens the epoch.
+        let measuredSpread = counted > 0 ? (highest - lowest) * Double(serving) / counted : 0
         for q in 0..<table.queueCount {
-            let packets = Double(sample.queuePackets[q])
-            let drops = Double(sample.queueDrops[q])
-            state.dropFactor[q] = packets > 0 ? (packets + drops) / packets : 1
+            let counted = state.dropFactor[q]
+            let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
+            state.dropFactor[q] = counted > 0 ? max(1, seen / counted) : 1
         }
         for q in active {
             anyDrops = anyDrops || sample.queueDrops[q] > 0
@@ -118,13 +139,23 @@ public struct SteadyPolicy: BalancingPolicy {
             maxBusy = max(maxBusy, sample.queueBusy[q])
         }
         let alpha = state.primed ? 1 - (-sample.interval / max(tuning.smoothing, 1e-9)).exp : 1
+        let jump = tuning.changeSigmas
         for b in 0..<table.size {
-            let observed = Double(sample.bucketPackets[b]) * state.dropFactor[table[b]] / sample.interval
-            state.rate[b] += alpha * (observed - state.rate[b])
+            let packets = Double(sample.bucketPackets[b]) * state.dropFactor[table[b]]
+            let observed = packets / sample.interval
+            // A change beyond counting noise (Poisson: sigma = sqrt(packets)) is a real change
+            // in the bucket's flows: follow it at once instead of smoothing it away.
+            let expected = state.rate[b] * sample.interval
+            let step = abs(packets - expected) > jump * max(1, expected).squareRoot() ? 1 : alpha
+            state.rate[b] += step * (observed - state.rate[b])
         }
         state.busy += alpha * (totalBusy - state.busy)
         state.primed = true
-        state.rebuildMembers(table)
+        if let last = state.lastTable, last == table {
+            state.refreshWeights(table)  // the table is our last plan: member lists still hold
+        } else {
+            state.rebuildMembers(table)
+        }
 
         // Autoscaling decides the active set; a draining queue stays active until empty.
         var urgent = anyDrops
@@ -148,10 +179,10 @@ public struct SteadyPolicy: BalancingPolicy {
 
         // Balance the effective queues.
         let budgetFraction = urgent ? tuning.urgentBudget : tuning.moveBudget
-        var budget = max(2, Int((budgetFraction * Double(table.size)).rounded()))
+        var budget = max(2, Int(budgetFraction * Double(table.size) + 0.5))
         var spread = state.spread()
         if spread > tuning.urgentSpread {
-            budget = max(budget, Int((tuning.urgentBudget * Double(table.size)).rounded()))
+            budget = max(budget, Int(tuning.urgentBudget * Double(table.size) + 0.5))
         }
         if spread > tuning.startSpread { state.balancing = true }
         var moved = 0
@@ -170,11 +201,13 @@ public struct SteadyPolicy: BalancingPolicy {
         var next = input.interval
         if urgent || state.draining != nil || moved >= budget {
             next = settings.minInterval
-        } else if moved == 0, !state.balancing {
+        } else if moved == 0, !state.balancing, measuredSpread <= tuning.startSpread {
             next *= 2
         }
-        return builder.build(nextInterval: PolicySupport.clampInterval(next, settings),
-                             predictedImbalance: state.relativeImbalance())
+        let plan = builder.build(nextInterval: PolicySupport.clampInterval(next, settings),
+                                 predictedImbalance: state.relativeImbalance())
+        state.lastTable = plan.table
+        return plan
     }
 
     // MARK: Autoscaling
@@ -326,8 +359,9 @@ public struct SteadyPolicy: BalancingPolicy {
             }
         }
 
-        // Swap: bucket a of `from` and b of `to` with rate(a) - rate(b) closest to half the gap.
-        guard allowSwap else { return best }
+        // Swap: bucket a of `from` and b of `to` with rate(a) - rate(b) closest to half the gap,
+        // searched only when a swap could beat the best move (a swap scores at most gap^2 / 4).
+        guard allowSwap, (best?.score ?? 0) < 0.25 * gap * gap else { return best }
         var p = 0
         for b in dest where eligible(b) {
             let wb = rate[Int(b)]
@@ -385,6 +419,14 @@ extension SteadyPolicy.State {
         }
     }
 
+    mutating func refreshWeights(_ table: IndirectionTable) {
+        for q in weight.indices {
+            weight[q] = 0
+            sorted[q] = false
+        }
+        for b in 0..<table.size { weight[table[b]] += rate[b] }
+    }
+
     mutating func setEffective(_ queues: [Int], queues count: Int) {
         for q in 0..<count { isEffective[q] = false }
         for q in queues { isEffective[q] = true }
@@ -394,9 +436,29 @@ extension SteadyPolicy.State {
     /// Sorts a queue's buckets by smoothed rate, ascending (ties by bucket id).
     mutating func sortMembers(_ q: Int) {
         guard !sorted[q] else { return }
-        let r = rate
-        members[q].sort { r[Int($0)] < r[Int($1)] || (r[Int($0)] == r[Int($1)] && $0 < $1) }
         sorted[q] = true
+        let r = rate
+        func less(_ a: Int32, _ b: Int32) -> Bool { r[Int(a)] < r[Int(b)] || (r[Int(a)] == r[Int(b)] && a < b) }
+        // Lists are kept between epochs and rates drift slowly: insertion sort is linear on
+        // nearly sorted input; fall back to a full sort when it is not.
+        var shifts = 0
+        let limit = 4 * members[q].count + 16
+        let done: Bool = members[q].withUnsafeMutableBufferPointer { m in
+            guard m.count > 1 else { return true }
+            for i in 1..<m.count {
+                let x = m[i]
+                var j = i
+                while j > 0, less(x, m[j - 1]) {
+                    m[j] = m[j - 1]
+                    j -= 1
+                    shifts += 1
+                }
+                m[j] = x
+                if shifts > limit { return false }
+            }
+            return true
+        }
+        if !done { members[q].sort(by: less) }
     }
 
     mutating func relocate(_ bucket: Int, from: Int, to: Int) {
@@ -485,9 +547,11 @@ extension SteadyPolicy.State {
 private extension Double {
     /// e^self, without Foundation: range reduction by powers of two and a Taylor series.
     var exp: Double {
-        guard isFinite else { return self > 0 ? .infinity : 0 }
+        guard self > -700 else { return 0 }
+        guard self < 700 else { return .infinity }
         let ln2 = 0.693_147_180_559_945_3
-        let n = (self / ln2).rounded()
+        let scaled = self / ln2
+        let n = Double(Int(scaled + (scaled < 0 ? -0.5 : 0.5)))  // no libm needed
         let r = self - n * ln2
         var term = 1.0
         var sum = 1.0
