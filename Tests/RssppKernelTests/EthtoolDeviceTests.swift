@@ -135,6 +135,24 @@ final class FakeRssBackend: RssBackend, @unchecked Sendable {
         #expect(fake.writes.count == 1)
     }
 
+    @Test func missingContextIsNamed() throws {
+        final class NoContexts: RssBackend {
+            var path: EthtoolPath { .netlink }
+            func ringCount(_ interface: String) throws(RssppError) -> Int { 4 }
+            func read(_ interface: String, context: UInt32) throws(RssppError) -> RssConfiguration {
+                throw NetlinkAck(errno: 95).error(doing: "\(interface): netlink RSS_GET")
+            }
+            func write(_ interface: String, context: UInt32, indirection: [UInt32]?) throws(RssppError) {}
+        }
+        do throws(RssppError) {
+            _ = try EthtoolDevice(interface: "fake0", context: 1, backend: NoContexts(), pathReason: "t")
+            Issue.record("opened a missing context")
+        } catch {
+            #expect(error.code == .notSupported)
+            #expect(error.message == "fake0: no RSS context 1 on this device (netlink RSS_GET: Operation not supported)")
+        }
+    }
+
     @Test func deviceWithoutTableIsNotSupported() throws {
         let fake = FakeRssBackend(table: [], rings: 1)
         do throws(RssppError) {

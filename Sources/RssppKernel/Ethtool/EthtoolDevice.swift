@@ -124,8 +124,11 @@ public final class EthtoolDevice: TableSink, Sendable {
         let config: RssConfiguration
         do {
             config = try backend.read(interface, context: context)
-        } catch where error.code == .notSupported {
+        } catch where error.code == .notSupported || (context != 0 && error.code == .notFound) {
             let detail = error.message.hasPrefix("\(interface): ") ? String(error.message.dropFirst(interface.utf8.count + 2)) : error.message
+            if context != 0 {
+                throw RssppError(.notSupported, "\(interface): no RSS context \(context) on this device (\(detail))")
+            }
             throw RssppError(.notSupported, "\(interface): device has no writable RSS indirection table (\(detail))")
         }
         guard let table = config.indirection, !table.isEmpty else {
