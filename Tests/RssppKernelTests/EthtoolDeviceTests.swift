@@ -122,6 +122,19 @@ final class FakeRssBackend: RssBackend, @unchecked Sendable {
         }
     }
 
+    @Test func missingPrivilegeSaysWhatIsNeeded() throws {
+        let fake = FakeRssBackend(table: Self.spread, rings: 4)
+        fake.refuseWith = NetlinkAck(errno: 1).error(doing: "fake0: netlink RSS_SET")
+        do throws(RssppError) {
+            try EthtoolDevice(interface: "fake0", context: 0, backend: fake, pathReason: "t").write([UInt32](repeating: 1, count: 16))
+            Issue.record("EPERM swallowed")
+        } catch {
+            #expect(error.code == .permissionDenied)
+            #expect(error.exitCode == 2)
+            #expect(error.message == "fake0: netlink RSS_SET: Operation not permitted; writing an RSS table needs CAP_NET_ADMIN")
+        }
+    }
+
     @Test func tableSinkConformance() async throws {
         let fake = FakeRssBackend(table: (0..<64).map { UInt32($0 % 4) }, rings: 4)
         let sink: any TableSink = try open(fake)

@@ -151,6 +151,14 @@ public final class EthtoolDevice: TableSink, Sendable {
     ///   the read-back differs; kernel errors with their extack text.
     @discardableResult
     public func write(_ indirection: [UInt32]?, force: Bool = false) throws(RssppError) -> RssWriteReport {
+        do {
+            return try writeLocked(indirection, force: force)
+        } catch where error.code == .permissionDenied {
+            throw RssppError(.permissionDenied, "\(error.message); writing an RSS table needs CAP_NET_ADMIN")
+        }
+    }
+
+    private func writeLocked(_ indirection: [UInt32]?, force: Bool) throws(RssppError) -> RssWriteReport {
         try guarded.withLock { g throws(RssppError) in
             let before = try Self.snapshot(g.backend, interface, context)
             if !force {
