@@ -89,6 +89,8 @@ public struct SteadyPolicy: BalancingPolicy {
         var isEffective: [Bool] = []
         var effective: [Int] = []
         var dropFactor: [Double] = []
+        var heavy: [Int] = []
+        var light: [Int] = []
     }
 
     public func initialState(table: IndirectionTable) -> State {
@@ -296,91 +298,115 @@ public struct SteadyPolicy: BalancingPolicy {
 
     /// The best single move or swap between the heaviest and lightest candidate queues.
     private func bestStep(state: inout State, epoch: Int, allowSwap: Bool) -> Step? {
-        let k = max(1, tuning.candidates)
-        var heavy: [Int] = []
-        var light: [Int] = []
-        heavy.reserveCapacity(k)
-        light.reserveCapacity(k)
-        state.extremes(k, heavy: &heavy, light: &light)
-        guard let top = heavy.first, let bottom = light.first, top != bottom else { return nil }
-        let mean = state.meanWeight()
-        let minShrink = tuning.minGain * mean
+        state.extremes(max(1, tuning.candidates))
+        guard let top = state.heavy.first, let bottom = state.light.first, top != bottom else { return nil }
+        let minShrink = tuning.minGain * state.meanWeight()
         var best: Step?
-        func consider(_ from: Int, _ to: Int, state: inout State) {
+        func consider(_ from: Int, _ to: Int, swaps: Bool, state: inout State) {
             guard from != to else { return }
             let gap = state.weight[from] - state.weight[to]
             guard gap > minShrink else { return }
             if let step = bestExchange(from: from, to: to, gap: gap, minShrink: minShrink, epoch: epoch,
-                                       allowSwap: allowSwap, state: &state),
+                                       swaps: swaps, state: &state),
                step.score > (best?.score ?? 0) {
                 best = step
             }
         }
-        for to in light { consider(top, to, state: &state) }
-        for from in heavy.dropFirst() { consider(from, bottom, state: &state) }
+        // Single moves first (a binary search each): from the heaviest queue to one of the
+        // lightest, or from one of the heaviest to the lightest.
+        for i in state.light.indices { consider(top, state.light[i], swaps: false, state: &state) }
+        for i in state.heavy.indices.dropFirst() { consider(state.heavy[i], bottom, swaps: false, state: &state) }
+        // Swaps (a linear scan) only where one could beat the best move: a swap scores at most
+        // gap^2 / 4 per bucket moved. The extreme pair first, the others if that found nothing.
+        guard allowSwap else { return best }
+        let gap = state.weight[top] - state.weight[bottom]
+        guard (best?.score ?? 0) < 0.25 * gap * gap else { return best }
+        consider(top, bottom, swaps: true, state: &state)
+        if best == nil {
+            for i in state.light.indices.dropFirst() { consider(top, state.light[i], swaps: true, state: &state) }
+            for i in state.heavy.indices.dropFirst() { consider(state.heavy[i], bottom, swaps: true, state: &state) }
+        }
         return best
     }
 
-    /// Best bucket of `from` to move to `to` (or pair of buckets to swap) for a gap `gap`.
-    private func bestExchange(from: Int, to: Int, gap: Double, minShrink: Double, epoch: Int, allowSwap: Bool,
+    /// Best single move (or, with `swaps`, best swap) between `from` and `to` for a gap `gap`.
+    private func bestExchange(from: Int, to: Int, gap: Double, minShrink: Double, epoch: Int, swaps: Bool,
                               state: inout State) -> Step? {
         state.sortMembers(from)
         state.sortMembers(to)
-        let cooldown = tuning.cooldown
-        let lowDelta = minShrink / 2
-        let highDelta = gap - minShrink / 2
-        guard highDelta > lowDelta else { return nil }
-        var best: Step?
-        let source = state.members[from]
-        let dest = state.members[to]
-        let rate = state.rate
-        let movedAt = state.movedAt
+        let pair = PairView(source: state.members[from], dest: state.members[to], rate: state.rate,
+                            movedAt: state.movedAt, epoch: epoch, cooldown: tuning.cooldown, gap: gap,
+                            lowDelta: minShrink / 2, highDelta: gap - minShrink / 2)
+        guard pair.highDelta > pair.lowDelta else { return nil }
+        let found = swaps ? pair.bestSwap() : pair.bestMove()
+        return found.map { Step(from: from, to: to, bucket: $0.bucket, swapped: $0.swapped, score: $0.score) }
+    }
+
+    /// The buckets of a (heavier, lighter) pair of queues, sorted by rate, and what a step
+    /// between them must achieve: move a net rate in `lowDelta...highDelta`, ideally gap / 2.
+    private struct PairView {
+        let source: [Int32]
+        let dest: [Int32]
+        let rate: [Double]
+        let movedAt: [Int]
+        let epoch: Int
+        let cooldown: Int
+        let gap: Double
+        let lowDelta: Double
+        let highDelta: Double
+
         func eligible(_ b: Int32) -> Bool { epoch - movedAt[Int(b)] > cooldown && rate[Int(b)] > 0 }
+
+        /// Reduction of the sum of squared deviations when a net rate `delta` crosses the gap.
         func gain(_ delta: Double) -> Double { 2 * delta * (gap - delta) }
 
-        // Single move: the bucket of `from` closest to half the gap.
-        let half = gap / 2
-        var lo = 0
-        var hi = source.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if rate[Int(source[mid])] < half { lo = mid + 1 } else { hi = mid }
-        }
-        var below = lo - 1
-        while below >= 0, !eligible(source[below]) { below -= 1 }
-        var above = lo
-        while above < source.count, !eligible(source[above]) { above += 1 }
-        for i in below...above where i >= 0 && i < source.count && (i == below || i == above) {
-            let w = rate[Int(source[i])]
-            guard w >= lowDelta, w <= highDelta else { continue }
-            let score = gain(w)
-            if score > (best?.score ?? 0) {
-                best = Step(from: from, to: to, bucket: Int(source[i]), swapped: nil, score: score)
-            }
+        /// The nearest eligible source positions strictly below `i` and at or above it.
+        func neighbours(_ i: Int) -> (below: Int, above: Int) {
+            var below = i - 1
+            while below >= 0, !eligible(source[below]) { below -= 1 }
+            var above = i
+            while above < source.count, !eligible(source[above]) { above += 1 }
+            return (below, above)
         }
 
-        // Swap: bucket a of `from` and b of `to` with rate(a) - rate(b) closest to half the gap,
-        // searched only when a swap could beat the best move (a swap scores at most gap^2 / 4).
-        guard allowSwap, (best?.score ?? 0) < 0.25 * gap * gap else { return best }
-        var p = 0
-        for b in dest where eligible(b) {
-            let wb = rate[Int(b)]
-            let want = wb + half
-            while p < source.count, rate[Int(source[p])] < want { p += 1 }
-            var down = p - 1
-            while down >= 0, !eligible(source[down]) { down -= 1 }
-            var up = p
-            while up < source.count, !eligible(source[up]) { up += 1 }
-            for i in down...up where i >= 0 && i < source.count && (i == down || i == up) {
-                let delta = rate[Int(source[i])] - wb
-                guard delta >= lowDelta, delta <= highDelta else { continue }
-                let score = gain(delta) / 2
-                if score > (best?.score ?? 0) {
-                    best = Step(from: from, to: to, bucket: Int(source[i]), swapped: Int(b), score: score)
+        /// The source bucket closest to half the gap (a binary search).
+        func bestMove() -> (bucket: Int, swapped: Int?, score: Double)? {
+            let half = gap / 2
+            var lo = 0
+            var hi = source.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if rate[Int(source[mid])] < half { lo = mid + 1 } else { hi = mid }
+            }
+            var best: (bucket: Int, swapped: Int?, score: Double)?
+            let (below, above) = neighbours(lo)
+            for i in [below, above] where i >= 0 && i < source.count {
+                let w = rate[Int(source[i])]
+                guard w >= lowDelta, w <= highDelta else { continue }
+                if gain(w) > (best?.score ?? 0) { best = (Int(source[i]), nil, gain(w)) }
+            }
+            return best
+        }
+
+        /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
+        /// gap (one merge-like pass); scored per bucket moved, i.e. halved.
+        func bestSwap() -> (bucket: Int, swapped: Int?, score: Double)? {
+            let half = gap / 2
+            var best: (bucket: Int, swapped: Int?, score: Double)?
+            var p = 0
+            for b in dest where eligible(b) {
+                let wb = rate[Int(b)]
+                while p < source.count, rate[Int(source[p])] < wb + half { p += 1 }
+                let (below, above) = neighbours(p)
+                for i in [below, above] where i >= 0 && i < source.count {
+                    let delta = rate[Int(source[i])] - wb
+                    guard delta >= lowDelta, delta <= highDelta else { continue }
+                    let score = gain(delta) / 2
+                    if score > (best?.score ?? 0) { best = (Int(source[i]), Int(b), score) }
                 }
             }
+            return best
         }
-        return best
     }
 
     private func apply(_ step: Step, builder: inout Plan.Builder, state: inout State, epoch: Int) throws(RssppError) {
@@ -519,7 +545,7 @@ extension SteadyPolicy.State {
     }
 
     /// The `k` heaviest (descending) and `k` lightest (ascending) effective queues.
-    func extremes(_ k: Int, heavy: inout [Int], light: inout [Int]) {
+    mutating func extremes(_ k: Int) {
         heavy.removeAll(keepingCapacity: true)
         light.removeAll(keepingCapacity: true)
         for q in effective {

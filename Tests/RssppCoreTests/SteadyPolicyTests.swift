@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+@testable import RssppCore
+
+/// steady's own rules: budget, cooldown, hysteresis, change detection, draining, epoch length.
+@Suite struct SteadyPolicyTests {
+    func loop(_ policy: SteadyPolicy, model: inout LoadModel, table: IndirectionTable, active: [Int], allowed: [Int],
+              epochs: Int, perturb: ((Int, inout LoadModel) -> Void)? = nil) throws -> [Epoch] {
+        var balancer = Balancer(policy, table: table)
+        return try runLoop(&balancer, model: &model, table: table, active: active, allowed: allowed, epochs: epochs,
+                           perturb: perturb)
+    }
+
+    @Test func convergesWithinTheBudgetAndStops() throws {
+        let table = try IndirectionTable.defaultSpread(size: 512, queues: 8)
+        var model = LoadModel.zipf(buckets: 512, queues: 8, meanLoad: 0.6, skew: 0.6, seed: 31)
+        var tuning = SteadyPolicy.Tuning()
+        tuning.urgentSpread = .infinity  // never urgent: the plain budget applies every epoch
+        let policy = SteadyPolicy(tuning: tuning)
+        let epochs = try loop(policy, model: &model, table: table, active: Array(0..<8), allowed: Array(0..<8), epochs: 120)
+        let budget = Int(tuning.moveBudget * 512 + 0.5)
+        #expect(epochs.allSatisfy { $0.plan.moves.count <= budget })
+        let final = try #require(epochs.last).plan
+        let rates = model.queueRates(final.table)
+        let spread = ((rates.max() ?? 0) - (rates.min() ?? 0)) / (rates.reduce(0, +) / 8)
+        #expect(spread <= tuning.startSpread)
+        #expect(Balance.imbalance(model.queueRates(table)) > 0.05)  // there was work to do
+        #expect(epochs.suffix(40).allSatisfy { $0.plan.moves.isEmpty })
+    }
+
+    @Test func movedBucketsStayPutDuringTheCooldown() throws {
+        let table = try IndirectionTable.defaultSpread(size: 256, queues: 8)
+        var model = LoadModel.zipf(buckets: 256, queues: 8, meanLoad: 0.7, noise: 0.3, seed: 17)
+        let policy = SteadyPolicy()
+        let epochs = try loop(policy, model: &model, table: table, active: Array(0..<8), allowed: Array(0..<8), epochs: 150) { e, m in
+            if e % 25 == 0 { m.rates.shuffle(using: &m.rng) }  // the load keeps changing
+        }
+        var lastMove = [Int: Int]()
+        var moves = 0
+        for (e, epoch) in epochs.enumerated() {
+            for move in epoch.plan.moves {
+                if let previous = lastMove[move.bucket] {
+                    #expect(e - previous > policy.tuning.cooldown, "bucket \(move.bucket) moved at \(previous) and \(e)")
+                }
+                lastMove[move.bucket] = e
+                moves += 1
+            }
+        }
+        #expect(moves > 0)
+    }
+
+    /// Counting noise alone (well within Poisson-like bounds of the 30% swing of a small
+    /// bucket) does not keep the policy moving, while a real jump is followed at once.
+    @Test func smoothsNoiseButFollowsJumps() throws {
+        let table = try IndirectionTable.defaultSpread(size: 128, queues: 4)
+        let policy = SteadyPolicy()
+        var state = policy.initialState(table: table)
+        var packets = [UInt64](repeating: 10_000, count: 128)
+        func input(_ p: [UInt64]) -> BalanceInput {
+            var perQueue = [UInt64](repeating: 0, count: 4)
+            for b in 0..<128 { perQueue[table[b]] += p[b] }
+            let sample = EpochSample(interval: 0.1, bucketPackets: p, bucketBytes: p,
+                                     queueBusy: perQueue.map { Double($0) / 2_000_000 }, queuePackets: perQueue,
+                                     queueDrops: [0, 0, 0, 0])
+            return BalanceInput(table: table, sample: sample, activeQueues: [0, 1, 2, 3], allowedQueues: [0, 1, 2, 3],
+                                interval: 0.1)
+        }
+        _ = try policy.plan(input(packets), state: &state)
+        #expect(state.rate[5] == 100_000)
+        packets[5] = 10_200  // 2 sigma: smoothed
+        _ = try policy.plan(input(packets), state: &state)
+        #expect(state.rate[5] > 100_000 && state.rate[5] < 102_000)
+        packets[5] = 40_000  // far beyond noise: taken as is
+        _ = try policy.plan(input(packets), state: &state)
+        #expect(state.rate[5] == 400_000)
+    }
+
+    @Test func drainsARemovedQueueOverSeveralEpochs() throws {
+        var settings = BalancerSettings()
+        settings.autoscale = true
+        let table = try IndirectionTable.defaultSpread(size: 512, queues: 8)
+        var model = LoadModel.zipf(buckets: 512, queues: 8, meanLoad: 0.3, seed: 23)
+        let policy = SteadyPolicy(settings: settings)
+        let epochs = try loop(policy, model: &model, table: table, active: Array(0..<8), allowed: Array(0..<8), epochs: 60)
+        let removedAt = try #require(epochs.firstIndex { $0.plan.activeQueues.count < 8 })
+        let removed = try #require(Set(0..<8).subtracting(epochs[removedAt].plan.activeQueues).first)
+        // It was drained over several epochs, never more than a quarter of its buckets at once.
+        let perEpoch = epochs[...removedAt].map { $0.plan.moves.filter { $0.from == removed }.count }
+        #expect(perEpoch.filter { $0 > 0 }.count >= policy.tuning.drainEpochs)
+        #expect(perEpoch.allSatisfy { $0 <= (64 + policy.tuning.drainEpochs - 1) / policy.tuning.drainEpochs })
+        #expect(epochs[removedAt].plan.table.buckets(ofQueue: removed).isEmpty)
+        #expect(epochs.allSatisfy { $0.sample.queueDrops.allSatisfy { $0 == 0 } })
+    }
+
+    @Test func epochLengthensWhenCalmAndShortensUnderDrops() throws {
+        let table = try IndirectionTable.defaultSpread(size: 128, queues: 4)
+        var model = LoadModel(rates: [Double](repeating: 20_000, count: 128), queueCount: 4, capacity: 1_000_000)
+        let epochs = try loop(SteadyPolicy(), model: &model, table: table, active: [0, 1, 2, 3], allowed: [0, 1, 2, 3],
+                              epochs: 12) { e, m in
+            if e == 8 { for b in stride(from: 0, to: 128, by: 4) { m.rates[b] = 60_000 } }  // queue 0 overflows
+        }
+        #expect(epochs[0].plan.nextInterval == 0.2)
+        #expect(epochs[3].plan.nextInterval == 1.0)
+        #expect(epochs[8].sample.queueDrops[0] > 0)
+        #expect(epochs[8].plan.nextInterval == 0.1)
+        #expect(!epochs[8].plan.moves.isEmpty)
+    }
+
+    @Test func stateResetsWhenTheTableChangesShape() throws {
+        let small = try IndirectionTable.defaultSpread(size: 128, queues: 4)
+        let large = try IndirectionTable.defaultSpread(size: 256, queues: 4)
+        let policy = SteadyPolicy()
+        var state = policy.initialState(table: small)
+        var model = LoadModel.zipf(buckets: 256, queues: 4, meanLoad: 0.5)
+        let sample = model.sample(table: large, interval: 0.1)
+        let plan = try policy.plan(BalanceInput(table: large, sample: sample, activeQueues: [0, 1, 2, 3],
+                                                allowedQueues: [0, 1, 2, 3], interval: 0.1), state: &state)
+        #expect(state.rate.count == 256)
+        #expect(plan.table.size == 256)
+    }
+}
