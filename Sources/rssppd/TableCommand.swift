@@ -15,7 +15,7 @@ struct Table: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
         abstract: "Show or write a NIC's RSS indirection table (ethtool netlink, or the ioctl on older kernels).",
-        subcommands: [TableShow.self, TableSet.self, TableContexts.self, TableIrqs.self]
+        subcommands: [TableShow.self, TableSet.self, TableContexts.self, TableIrqs.self, TableMonitor.self]
     )
 }
 
@@ -126,6 +126,42 @@ struct TableContexts: ParsableCommand {
     }
 }
 
+struct TableMonitor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Print RSS_NTF notifications (ethtool netlink 'monitor' group, Linux 6.17+), one line each.")
+
+    @Argument(help: "Only this interface (default: all).")
+    var interface: String?
+
+    @Option(name: .long, help: "Stop after this many notifications (0: never).")
+    var count: String = "0"
+
+    @Option(name: .long, help: "Stop after this many seconds without a notification (0: never).")
+    var timeout: String = "0"
+
+    func run() throws {
+        try runReportingErrors { () throws(RssppError) in
+            guard let limit = Int(count), limit >= 0 else { throw RssppError(.invalidArgument, "--count: '\(count)' is not a count") }
+            guard let seconds = Int32(timeout), seconds >= 0, seconds < 86_400 else {
+                throw RssppError(.invalidArgument, "--timeout: '\(timeout)' is not a number of seconds")
+            }
+            let listener = try RssNotificationListener()
+            // Unbuffered: a monitor's lines must reach a pipe or file as they happen.
+            writeFD(1, "listening: ethtool family \(listener.family.id), monitor group \(listener.groupID)\n")
+            var seen = 0
+            while limit == 0 || seen < limit {
+                guard let n = try listener.next(timeoutMs: seconds == 0 ? -1 : seconds * 1000) else { return }
+                if let interface, n.interface != interface { continue }
+                seen += 1
+                let table = n.indirection.map { "\($0.count) entries, queues \(Set($0).sorted())" } ?? "no table"
+                let key = n.key.map { "key \(TableFormat.hex($0))" } ?? "no key"
+                writeFD(1, "ntf dev=\(n.interface ?? "?") context=\(n.context ?? 0) \(table) \(key)\n")
+            }
+        }
+    }
+}
+
 struct TableIrqs: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "irqs",
@@ -189,7 +225,16 @@ fileprivate func readTextFile(_ path: String) throws(RssppError) -> String {
 }
 
 /// Writes to fd 2 (the `stderr` global is not concurrency-safe in Swift 6).
-fileprivate func writeStderr(_ s: String) {
-    var bytes = Array(s.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+fileprivate func writeStderr(_ s: String) { writeFD(2, s) }
+
+/// Writes a whole string to a descriptor, unbuffered.
+fileprivate func writeFD(_ fd: Int32, _ s: String) {
+    let bytes = Array(s.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        off += n
+    }
 }
