@@ -3,7 +3,8 @@
 # The table tests on a real RSS NIC: QEMU's virtio-net (rss=on) in a TCG guest, one run per
 # Debian kernel (bookworm 6.1: ioctl path; trixie-backports 7.3 cloud: netlink RSS_SET + RSS_NTF).
 # Run as root from anywhere: tests/guest/run.sh [6.1] [7.3]   (default: both)
-# Env: GUEST_KEEP=1 keeps the work directory; RSSPPD_BIN=path uses a prebuilt rssppd.
+# Env: GUEST_KEEP=1 keeps the work directory; RSSPPD_BIN=path uses a prebuilt rssppd;
+# GUEST_TIMEOUT_S bounds one guest run (default 420: ~2 min is typical, more on a busy host).
 # Prints one PASS/FAIL line per check and ends with `guest: N passed, N failed`.
 # See tests/guest/README.md.
 set -euo pipefail
@@ -214,11 +215,11 @@ teardown_netns() {
     ip netns del "$NS" 2>/dev/null || true
 }
 
-boot_guest() { # KERNEL LOG: boots the guest and waits for it to power off (240 s at most)
+boot_guest() { # KERNEL LOG: boots the guest and waits for it to power off (GUEST_TIMEOUT_S)
     local cmdline="console=ttyS0 loglevel=4 panic=-1 rsspp.modules=$MODULES rsspp.host=$HOST_IP"
     cmdline+=" rsspp.guest=$GUEST_IP rsspp.ctrl=$CTRL rsspp.dport=$DPORT rsspp.base=$BASE rsspp.flows=$FLOWS rsspp.ntf=$NTF rsspp.capture=${GUEST_CAPTURE_S:-20}"
     # Single-threaded TCG: Debian's kernels sometimes oops under multi-threaded TCG (code patching).
-    ip netns exec "$NS" timeout 240 qemu-system-x86_64 -accel tcg,thread=single -smp 4 -m 512 \
+    ip netns exec "$NS" timeout "${GUEST_TIMEOUT_S:-420}" qemu-system-x86_64 -accel tcg,thread=single -smp 4 -m 512 \
         -nodefaults -display none -no-reboot -serial "file:$2" \
         -kernel "$VMLINUZ" -initrd "$WORK/initrd-$1.cpio.gz" -append "$cmdline" \
         -netdev "tap,id=n0,ifname=$TAP,queues=4,script=no,downscript=no,vhost=off" \
@@ -228,7 +229,9 @@ boot_guest() { # KERNEL LOG: boots the guest and waits for it to power off (240 
     local rc=0
     wait "$QEMU_PID" || rc=$?
     QEMU_PID=""
-    grep -v -e 'eBPF RSS' -e 'RSS steering' "$WORK/qemu.out" | sed 's/^/guest: qemu: /' || true
+    # QEMU 7.2 cannot load its eBPF RSS program with libbpf 1.x and says so through libbpf; it
+    # falls back to its software RSS, which is what these tests exercise. Anything else is shown.
+    grep -v -e 'eBPF RSS' -e 'RSS steering' -e '^libbpf: ' "$WORK/qemu.out" | sed 's/^/guest: qemu: /' || true
     return $rc
 }
 
@@ -258,7 +261,8 @@ for kernel in "${KERNELS[@]}"; do
         boot_guest "$kernel" "$console" || qrc=$?
         took=$(since "$t0")
         teardown_netns
-        [ "$qrc" = 0 ] || log "qemu exited with $qrc (124: killed after 240 s)"
+        [ "$qrc" = 0 ] || log "qemu exited with $qrc (124: killed after ${GUEST_TIMEOUT_S:-420} s;" \
+            "host load average $(cut -d' ' -f1-3 /proc/loadavg))"
         booted=$(sed -n 's/^GUEST boot .*uptime=\([0-9.]*\).*/\1/p' "$console" | head -n 1)
         done_at=$(sed -n 's/^GUEST done uptime=\([0-9.]*\).*/\1/p' "$console" | head -n 1)
         log "guest run took $took s wall; guest clock: /init at ${booted:-?} s, tests done at ${done_at:-?} s; console: $console"
