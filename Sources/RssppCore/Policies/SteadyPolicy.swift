@@ -110,54 +110,77 @@ public struct SteadyPolicy: BalancingPolicy {
         state.epoch += 1
         let epoch = state.epoch
 
-        // Smoothed bucket rates; a queue's drops are added back pro rata to its buckets.
+        // Queue-level view of the epoch: busy, drops, and its own spread (only a calm load
+        // lengthens the epoch).
         var anyDrops = false
         var totalBusy = 0.0
         var maxBusy = 0.0
-        // Bucket counters may or may not see packets the ring dropped (XDP counts after the
-        // ring, a NIC model may count on arrival): scale a queue's buckets up to served + drops.
-        for q in 0..<table.queueCount { state.dropFactor[q] = 0 }
-        for b in 0..<table.size { state.dropFactor[table[b]] += Double(sample.bucketPackets[b]) }
         var lowest = Double.infinity
         var highest = 0.0
-        var counted = 0.0
+        var seenTotal = 0.0
         var serving = 0
-        for q in active where q != state.draining {
-            lowest = min(lowest, state.dropFactor[q])
-            highest = max(highest, state.dropFactor[q])
-            counted += state.dropFactor[q]
-            serving += 1
-        }
-        // The epoch's own spread: only a calm load lengthens the epoch.
-        let measuredSpread = counted > 0 ? (highest - lowest) * Double(serving) / counted : 0
-        for q in 0..<table.queueCount {
-            let counted = state.dropFactor[q]
-            let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
-            state.dropFactor[q] = counted > 0 ? max(1, seen / counted) : 1
-        }
         for q in active {
             anyDrops = anyDrops || sample.queueDrops[q] > 0
             totalBusy += sample.queueBusy[q]
             maxBusy = max(maxBusy, sample.queueBusy[q])
+            guard q != state.draining else { continue }
+            let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
+            lowest = min(lowest, seen)
+            highest = max(highest, seen)
+            seenTotal += seen
+            serving += 1
         }
+        let measuredSpread = seenTotal > 0 ? (highest - lowest) * Double(serving) / seenTotal : 0
+
+        // Bucket counters may or may not see packets the ring dropped (XDP counts after the
+        // ring, a NIC model may count on arrival): scale a dropping queue's buckets up to
+        // served + dropped.
+        let scaleDrops = sample.queueDrops.contains { $0 > 0 }
+        if scaleDrops {
+            for q in 0..<table.queueCount { state.dropFactor[q] = 0 }
+            for b in 0..<table.size { state.dropFactor[table[b]] += Double(sample.bucketPackets[b]) }
+            for q in 0..<table.queueCount {
+                let counted = state.dropFactor[q]
+                let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
+                state.dropFactor[q] = counted > 0 ? max(1, seen / counted) : 1
+            }
+        }
+
+        // Smoothed bucket rates. A change beyond counting noise (Poisson: sigma = sqrt(packets))
+        // is a real change in the bucket's flows: follow it at once instead of smoothing it away.
         let alpha = state.primed ? 1 - (-sample.interval / max(tuning.smoothing, 1e-9)).exp : 1
         let jump = tuning.changeSigmas
-        for b in 0..<table.size {
-            let packets = Double(sample.bucketPackets[b]) * state.dropFactor[table[b]]
-            let observed = packets / sample.interval
-            // A change beyond counting noise (Poisson: sigma = sqrt(packets)) is a real change
-            // in the bucket's flows: follow it at once instead of smoothing it away.
-            let expected = state.rate[b] * sample.interval
-            let step = abs(packets - expected) > jump * max(1, expected).squareRoot() ? 1 : alpha
-            state.rate[b] += step * (observed - state.rate[b])
+        let interval = sample.interval
+        let perSecond = 1 / interval
+        let keepMembers = state.lastTable.map { $0 == table } ?? false
+        if keepMembers {
+            for q in 0..<table.queueCount {
+                state.weight[q] = 0
+                state.sorted[q] = false
+            }
+        }
+        table.entries.withUnsafeBufferPointer { entries in
+            sample.bucketPackets.withUnsafeBufferPointer { counts in
+                state.dropFactor.withUnsafeBufferPointer { factor in
+                    state.rate.withUnsafeMutableBufferPointer { rate in
+                        state.weight.withUnsafeMutableBufferPointer { weight in
+                            for b in 0..<entries.count {
+                                let q = Int(entries[b])
+                                let packets = scaleDrops ? Double(counts[b]) * factor[q] : Double(counts[b])
+                                let expected = rate[b] * interval
+                                let step = abs(packets - expected) > jump * max(1, expected).squareRoot() ? 1 : alpha
+                                let updated = rate[b] + step * (packets * perSecond - rate[b])
+                                rate[b] = updated
+                                if keepMembers { weight[q] += updated }
+                            }
+                        }
+                    }
+                }
+            }
         }
         state.busy += alpha * (totalBusy - state.busy)
         state.primed = true
-        if let last = state.lastTable, last == table {
-            state.refreshWeights(table)  // the table is our last plan: member lists still hold
-        } else {
-            state.rebuildMembers(table)
-        }
+        if !keepMembers { state.rebuildMembers(table) }  // else the lists of our last plan still hold
 
         // Autoscaling decides the active set; a draining queue stays active until empty.
         var urgent = anyDrops
@@ -443,14 +466,6 @@ extension SteadyPolicy.State {
             members[q].append(Int32(b))
             weight[q] += rate[b]
         }
-    }
-
-    mutating func refreshWeights(_ table: IndirectionTable) {
-        for q in weight.indices {
-            weight[q] = 0
-            sorted[q] = false
-        }
-        for b in 0..<table.size { weight[table[b]] += rate[b] }
     }
 
     mutating func setEffective(_ queues: [Int], queues count: Int) {
