@@ -46,11 +46,12 @@ mkdir -p "$CACHE/debs" "$CACHE/kernels" "$CACHE/logs"
 
 # --- Kernel packages, downloaded by name into the cache (never installed) ---------------------
 
-# fetch APTOPTS PACKAGE: the .deb path, verified by name, version and the archive's SHA256; a
-# cached file that fails the check is downloaded again.
+# fetch PACKAGE: the .deb path, verified by name, version and the archive's SHA256; a cached
+# file that fails the check is downloaded again. APT_OPTS: extra apt options (a private state).
+APT_OPTS=()
 fetch() {
-    local -a opts=($1)
-    local pkg=$2 version sha file
+    local -a opts=("${APT_OPTS[@]}")
+    local pkg=$1 version sha file
     version=$(apt-cache "${opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
     sha=$(apt-cache "${opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^SHA256: //p' | head -n 1)
     [ -n "$version" ] && [ -n "$sha" ] || { echo "no package $pkg in the archive" >&2; return 1; }
@@ -74,7 +75,7 @@ fetch() {
 }
 
 # Trixie-backports through a private apt state: the system's sources are never touched.
-trixie_opts() {
+use_trixie() { # sets APT_OPTS
     local dir=$CACHE/apt-trixie
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     local mirror
@@ -82,29 +83,29 @@ trixie_opts() {
         /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | head -n 1)
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} trixie-backports main" \
         >"$dir/sources.list"
-    echo "-o Dir::Etc::sourcelist=$dir/sources.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=$dir/lists" \
-        "-o Dir::Cache=$dir/cache -o Dir::State::status=/dev/null -o APT::Architecture=amd64"
+    APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$dir/lists"
+        -o "Dir::Cache=$dir/cache" -o Dir::State::status=/dev/null -o APT::Architecture=amd64)
 }
 
 # prepare_kernel KERNEL: sets KVER, VMLINUZ, MODDIR (decompressed .ko files), MODULES, NTF.
 prepare_kernel() {
-    local debs=() opts="" out
+    local debs=() out
     case $1 in
     6.1)
         local pkg
         pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 | sort -V | tail -n 1)
         [ -n "$pkg" ] || { echo "no linux-image-6.1.0-*-amd64 in apt-cache" >&2; return 1; }
-        debs=("$(fetch "" "$pkg")") || return 1
+        APT_OPTS=()
+        debs=("$(fetch "$pkg")") || return 1
         MODULES=virtio_ring,virtio,virtio_pci_modern_dev,virtio_pci_legacy_dev,virtio_pci,failover,net_failover,virtio_net
         NTF=0
         ;;
     7.3)
-        opts=$(trixie_opts)
-        # shellcheck disable=SC2086
-        apt-get $opts -qq update >&2 || echo "guest: apt-get update for trixie-backports failed, using the cache" >&2
+        use_trixie
+        apt-get "${APT_OPTS[@]}" -qq update >&2 || echo "guest: apt-get update for trixie-backports failed, using the cache" >&2
         # linux-image-7.3.4+deb13-cloud-amd64 is a metapackage over these two.
-        debs=("$(fetch "$opts" linux-binary-7.3.4+deb13-cloud-amd64)") || return 1
-        debs+=("$(fetch "$opts" linux-modules-7.3.4+deb13-cloud-amd64)") || return 1
+        debs=("$(fetch linux-binary-7.3.4+deb13-cloud-amd64)") || return 1
+        debs+=("$(fetch linux-modules-7.3.4+deb13-cloud-amd64)") || return 1
         MODULES=failover,net_failover,virtio_net
         NTF=1
         ;;
@@ -151,7 +152,7 @@ if [ -n "${RSSPPD_BIN:-}" ]; then
 else
     RSSPPD=$ROOT/.build-guest/release/rssppd
     # Two tries: a parallel edit of a source file aborts a build ("modified during the build").
-    for try in 1 2; do
+    for _ in 1 2; do
         if (cd "$ROOT" && swift build -c release --static-swift-stdlib --product rssppd \
             --scratch-path .build-guest >"$WORK/build.log" 2>&1); then
             build_failed=0
