@@ -137,6 +137,10 @@ import RssppCore
         #expect(Set(t) == [0, 1, 2, 3])
         #expect(throws: RssppError(.invalidArgument, "")) { try TableSpec.parse(["weight", "0", "0"], readFile: noFile) }
         #expect(throws: RssppError(.invalidArgument, "")) { try TableSpec.parse(["weight", "1", "-1"], readFile: noFile) }
+        #expect(throws: RssppError(.invalidArgument, "")) {
+            try TableSpec.parse(["weight", "9223372036854775807", "1"], readFile: noFile)
+        }
+        #expect(TableSpec.weighted([TableSpec.maxWeight, 1, TableSpec.maxWeight, 1], size: 4096).count == 4096)
         #expect(throws: RssppError(.invalidArgument, "")) { try TableSpec.weights([1, 1, 1]).table(size: 8, rings: 2, interface: "x") }
     }
 

@@ -62,7 +62,9 @@ import RssppTestKit
         #expect(try CPUList.parse("\n", source: "t") == [])
         #expect(CPUList.format([3, 0, 1, 2, 8, 10, 11]) == "0-3,8,10-11")
         #expect(throws: RssppError(.badFile, "")) { try CPUList.parse("2-1", source: "t") }
-        #expect(throws: RssppError(.badFile, "")) { try CPUList.parse("a", source: "t") }
+        for bad in ["a", "-", "-3", "3-", "1,,2x", "1--2"] {
+            #expect(throws: RssppError(.badFile, ""), "\(bad)") { try CPUList.parse(bad, source: "t") }
+        }
     }
 
     @Test func queueCpuPrefersEffectiveAffinity() {

@@ -4,6 +4,9 @@ import RssppCore
 /// A table as the user describes it on the command line (`rssppd table set IFACE ...`).
 /// Pure: turns words into a table for a given device size and ring count.
 public enum TableSpec: Sendable, Hashable {
+    /// Largest weight accepted (keeps the proportional split far from overflow).
+    public static let maxWeight = 1_000_000
+
     /// Spread over the first N queues: entry i -> i % N (like `ethtool -X equal N`).
     case equal(Int)
     /// Contiguous blocks sized by weight (like `ethtool -X weight W0 W1 ...`).
@@ -32,8 +35,8 @@ public enum TableSpec: Sendable, Hashable {
             guard !rest.isEmpty else { throw RssppError(.invalidArgument, "table set: 'weight' takes one weight per queue") }
             var ws: [Int] = []
             for (i, w) in rest.enumerated() {
-                guard let v = Int(w), v >= 0 else {
-                    throw RssppError(.invalidArgument, "table set: weight \(i) ('\(w)') is not a non-negative integer")
+                guard let v = Int(w), (0...maxWeight).contains(v) else {
+                    throw RssppError(.invalidArgument, "table set: weight \(i) ('\(w)') is not an integer in 0...\(maxWeight)")
                 }
                 ws.append(v)
             }

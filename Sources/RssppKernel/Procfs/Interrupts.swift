@@ -111,8 +111,10 @@ public enum CPUList {
         let trimmed = text.irqTrimmed
         guard !trimmed.isEmpty else { return [] }
         for part in trimmed.split(separator: ",") {
-            let ends = part.split(separator: "-", maxSplits: 1)
-            guard let lo = Int(ends[0]), lo >= 0 else { throw RssppError(.badFile, "\(source): '\(part)' is not a CPU or CPU range") }
+            let ends = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let first = ends.first, let lo = Int(first), lo >= 0 else {
+                throw RssppError(.badFile, "\(source): '\(part)' is not a CPU or CPU range")
+            }
             if ends.count == 2 {
                 guard let hi = Int(ends[1]), hi >= lo else { throw RssppError(.badFile, "\(source): '\(part)' is not a CPU range") }
                 out.append(contentsOf: lo...hi)
