@@ -162,6 +162,38 @@ struct BPFLiveTests {
         #expect(sample.queueBusy.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 
+    @Test func watchOnceJSON() throws {
+        let bin = Self.rssppd
+        try #require(FileManager.default.isExecutableFile(atPath: bin), "rssppd binary not built at \(bin)")
+        let pair = try VethPair()
+        defer { pair.remove() }
+        let r = try Cmd.run(["/usr/sbin/ip", "netns", "exec", pair.b, bin, "watch", pair.vb, "--once", "--json",
+                             "--interval", "0.2", "--table-size", "256", "--hash-source", "software"])
+        let lines = r.output.split(separator: "\n")
+        #expect(lines.count == 1, "\(r.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(String(lines.first ?? "").utf8)) as? [String: Any]
+        let json = try #require(object, "\(r.output)")
+        #expect(json["hash_source"] as? String == "software")
+        #expect(json["interface"] as? String == pair.vb)
+        #expect((json["bucket_packets"] as? [Any])?.count == 256)
+        #expect((json["cpus"] as? [Any])?.isEmpty == false)
+        let link = try linkShow(pair)
+        #expect(!link.contains("xdp"), "still attached after --once: \(link)")
+    }
+
+    @Test func watchRejectsBadFlagsWithOneLine() throws {
+        let bin = Self.rssppd
+        try #require(FileManager.default.isExecutableFile(atPath: bin), "rssppd binary not built at \(bin)")
+        for args in [["--table-size", "100"], ["--hash-source", "nic"], ["--interval", "0"]] {
+            let r = try Cmd.run([bin, "watch", "rsspp-nonexist"] + args, check: false)
+            #expect(r.status == 2, "\(args): \(r.output)")
+            #expect(r.output.split(separator: "\n").count == 1, "\(args): \(r.output)")
+        }
+        let r = try Cmd.run([bin, "watch", "rsspp-nonexist", "--once"], check: false)
+        #expect(r.status == 2)
+        #expect(r.output.contains("no such device"), "\(r.output)")
+    }
+
     /// Classic clsact filters (kernels without tcx) survive kill -9; the next start removes
     /// ours by its fixed handle and priority.
     @Test func staleClsactFilterIsRemoved() throws {
