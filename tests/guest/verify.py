@@ -144,7 +144,7 @@ def shifted_keys(key: str):
         yield k, ":".join(b[k:] + ["00"] * k if k > 0 else ["00"] * -k + b[:k])
 
 
-def expected_table(phase: str, tool: str, setout: list, tables: Path, rings: int, previous):
+def expected_table(phase: str, tables: Path, rings: int, previous):
     """The table the write in `phase` asked for, or None where only proportions are known."""
     if phase == "one0":
         return ethtool_weight([1, 0, 0, 0])
@@ -169,7 +169,6 @@ def expected_table(phase: str, tool: str, setout: list, tables: Path, rings: int
 def check(log_path: Path, tables: Path, tool: str, kernel: str, expect_ntf: bool) -> int:
     log = Log(log_path.read_text(errors="replace"))
     v = Verdict(kernel)
-    text = "\n".join(log.lines)
     boot = [l for l in log.lines if l.startswith("GUEST boot")]
     v.check("guest booted to /init", bool(boot), boot[0] if boot else "no 'GUEST boot' line")
     v.check("guest finished", any(l.startswith("GUEST done") for l in log.lines), "looked for a 'GUEST done' line")
@@ -202,7 +201,7 @@ def check(log_path: Path, tables: Path, tool: str, kernel: str, expect_ntf: bool
                        table is not None and len(table) == SIZE and key is not None,
                        f"table={None if table is None else len(table)} key={key}"):
             continue
-        want = expected_table(phase, tool_used, setout, tables, rings or 4, previous)
+        want = expected_table(phase, tables, rings or 4, previous)
         if want is not None:
             v.check(f"{phase}: the table read back is the one asked for", table == want,
                     f"{sum(a != b for a, b in zip(table, want))} entries differ")
