@@ -20,12 +20,17 @@ public struct SimulationReport: Sendable {
         self.expectedImbalance = expectedImbalance
     }
 
-    /// Runs `policies` and the references on `scenario`, `parallelism` simulations at a time.
-    public static func run(_ scenario: Scenario, policies: [PolicyName], references: Bool = true) async throws(RssppError) -> SimulationReport {
+    /// Runs `policies` and the references on `scenario`, in parallel.
+    /// - Parameters:
+    ///   - sharedQueue: also run the latency reference (one queue shared by all cores).
+    ///   - bucketBounds: also compute the balance references (LPT oracle and expected-rate floor).
+    public static func run(_ scenario: Scenario, policies: [PolicyName], sharedQueue: Bool = true,
+                           bucketBounds: Bool = true) async throws(RssppError) -> SimulationReport {
         enum Job: Sendable { case policy(Int, PolicyName), shared, buckets }
         enum Output: Sendable { case policy(Int, RunResult), shared(RunResult), buckets([Double], [Double]) }
         var jobs = policies.enumerated().map { Job.policy($0.offset, $0.element) }
-        if references { jobs += [.shared, .buckets] }
+        if sharedQueue { jobs.append(.shared) }
+        if bucketBounds { jobs.append(.buckets) }
         let outputs: [Result<Output, RssppError>] = await withTaskGroup(of: Result<Output, RssppError>.self) { group in
             for job in jobs {
                 group.addTask {

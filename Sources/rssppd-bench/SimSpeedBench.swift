@@ -83,17 +83,12 @@ func monotonic() -> Double {
 
 @inline(never) func blackhole<T>(_ x: T) { _ = x }
 
-/// One decimal place, without Foundation.
-func format1(_ x: Double) -> String { formatFixed(x, 1) }
+/// One decimal place.
+func format1(_ x: Double) -> String { Format.fixed(x, 1) }
 
-func formatFixed(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return x > 0 ? "inf" : (x < 0 ? "-inf" : "nan") }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let v = (abs(x) * scale).rounded()
-    let whole = Int(v / scale)
-    let frac = Int(v - Double(whole) * scale)
-    var fs = String(frac)
-    while fs.count < digits { fs = "0" + fs }
-    return (x < 0 && v > 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fs : "")
+/// Wall-clock seconds.
+func monotonicWall() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

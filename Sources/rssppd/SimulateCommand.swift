@@ -53,7 +53,8 @@ struct Simulate: AsyncParsableCommand {
         do {
             let names = try o.policyNames()
             let scenario = try o.scenario()
-            let report = try await SimulationReport.run(scenario, policies: names, references: !noReferences)
+            let report = try await SimulationReport.run(scenario, policies: names,
+                                                             sharedQueue: !noReferences, bucketBounds: !noReferences)
             write(1, json ? report.json + "\n" : report.text)
         } catch {
             write(2, "rssppd simulate: \(error.message)\n")
