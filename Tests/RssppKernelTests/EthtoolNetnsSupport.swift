@@ -62,7 +62,11 @@ final class EthtoolTestNetns {
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
-        let rc = posix_spawnp(&pid, args[0], &actions, nil, &argv, environ)
+        // iproute2 lives in /usr/sbin or /sbin, which a test runner's PATH may lack.
+        let candidates: [String] = ["/usr/sbin/\(args[0])", "/sbin/\(args[0])", "/usr/bin/\(args[0])"]
+        let program: String = args[0].contains("/") ? args[0]
+            : candidates.first(where: { (path: String) -> Bool in access(path, X_OK) == 0 }) ?? args[0]
+        let rc = posix_spawnp(&pid, program, &actions, nil, &argv, environ)
         guard rc == 0 else { return -1 }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
