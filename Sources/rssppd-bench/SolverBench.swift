@@ -104,8 +104,9 @@ struct SolverBench: ParsableCommand {
     }
 }
 
-/// Zipf-like bucket rates with per-epoch noise; every epoch ~1% of the buckets change rate
-/// by a factor in [0.5, 2] (flows starting and ending). Busy = served packets / capacity.
+/// Zipf-like bucket rates (capped at half a core) with per-epoch noise of ±10%; every epoch ~1%
+/// of the buckets change rate by a factor in [0.5, 2] (flows starting and ending), capped again.
+/// Busy = served packets / capacity.
 private struct SkewedLoad {
     var rates: [Double]
     let capacity: Double
@@ -118,14 +119,16 @@ private struct SkewedLoad {
         raw.shuffle(using: &rng)
         capacity = 1_000_000
         let scale = meanLoad * capacity * Double(cores) / raw.reduce(0, +)
-        rates = raw.map { $0 * scale }
+        // No bucket above half a core: a heavier one could not be balanced by any table.
+        let cap = capacity / 2
+        rates = raw.map { min($0 * scale, cap) }
         self.cores = cores
     }
 
     mutating func next(table: IndirectionTable, interval: Double) -> EpochSample {
         for _ in 0..<max(1, rates.count / 100) {
             let b = Int.random(in: 0..<rates.count, using: &rng)
-            rates[b] *= Double.random(in: 0.5...2, using: &rng)
+            rates[b] = min(rates[b] * Double.random(in: 0.5...2, using: &rng), capacity / 2)
         }
         var packets = [UInt64](repeating: 0, count: rates.count)
         var offered = [Double](repeating: 0, count: cores)

@@ -164,14 +164,26 @@ public struct SteadyPolicy: BalancingPolicy {
                 state.dropFactor.withUnsafeBufferPointer { factor in
                     state.rate.withUnsafeMutableBufferPointer { rate in
                         state.weight.withUnsafeMutableBufferPointer { weight in
-                            for b in 0..<entries.count {
-                                let q = Int(entries[b])
-                                let packets = scaleDrops ? Double(counts[b]) * factor[q] : Double(counts[b])
+                            @inline(__always) func update(_ b: Int, _ packets: Double) -> Double {
                                 let expected = rate[b] * interval
                                 let step = abs(packets - expected) > jump * max(1, expected).squareRoot() ? 1 : alpha
                                 let updated = rate[b] + step * (packets * perSecond - rate[b])
                                 rate[b] = updated
-                                if keepMembers { weight[q] += updated }
+                                return updated
+                            }
+                            // Specialised loops: the common epoch has no drops and our own table.
+                            switch (scaleDrops, keepMembers) {
+                            case (false, true):
+                                for b in 0..<entries.count { weight[Int(entries[b])] += update(b, Double(counts[b])) }
+                            case (false, false):
+                                for b in 0..<entries.count { _ = update(b, Double(counts[b])) }
+                            case (true, true):
+                                for b in 0..<entries.count {
+                                    let q = Int(entries[b])
+                                    weight[q] += update(b, Double(counts[b]) * factor[q])
+                                }
+                            case (true, false):
+                                for b in 0..<entries.count { _ = update(b, Double(counts[b]) * factor[Int(entries[b])]) }
                             }
                         }
                     }
@@ -211,16 +223,25 @@ public struct SteadyPolicy: BalancingPolicy {
         }
         if spread > tuning.startSpread { state.balancing = true }
         var moved = 0
-        while state.balancing, moved < budget {
+        let mean = state.meanWeight()  // moves between effective queues keep the total
+        while state.balancing, moved < budget, mean > 0 {
+            // One pass over the queues per step: the candidates on both sides, and the spread.
+            state.extremes(max(1, tuning.candidates))
+            if let top = state.heavy.first, let bottom = state.light.first {
+                spread = (state.weight[top] - state.weight[bottom]) / mean
+            }
             if spread <= tuning.stopSpread {
                 state.balancing = false
                 break
             }
-            guard let step = bestStep(state: &state, epoch: epoch, allowSwap: budget - moved >= 2) else { break }
+            guard let step = bestStep(state: &state, epoch: epoch, mean: mean, allowSwap: budget - moved >= 2) else {
+                break
+            }
             try apply(step, builder: &builder, state: &state, epoch: epoch)
             moved += step.swapped == nil ? 1 : 2
-            spread = state.spread()
+            spread = .infinity  // recomputed at the top
         }
+        if spread == .infinity { spread = state.spread() }
         if spread <= tuning.stopSpread { state.balancing = false }
 
         var next = input.interval
@@ -320,10 +341,10 @@ public struct SteadyPolicy: BalancingPolicy {
     }
 
     /// The best single move or swap between the heaviest and lightest candidate queues.
-    private func bestStep(state: inout State, epoch: Int, allowSwap: Bool) -> Step? {
-        state.extremes(max(1, tuning.candidates))
+    /// Uses the candidates `state.extremes` left in `state.heavy` and `state.light`.
+    private func bestStep(state: inout State, epoch: Int, mean: Double, allowSwap: Bool) -> Step? {
         guard let top = state.heavy.first, let bottom = state.light.first, top != bottom else { return nil }
-        let minShrink = tuning.minGain * state.meanWeight()
+        let minShrink = tuning.minGain * mean
         var best: Step?
         func consider(_ from: Int, _ to: Int, swaps: Bool, state: inout State) {
             guard from != to else { return }
