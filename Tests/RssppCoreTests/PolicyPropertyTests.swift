@@ -132,3 +132,34 @@ import RssppCore
         #expect(final.activeQueues.allSatisfy { busy[$0] <= settings.targetLoad })
     }
 }
+
+/// Degenerate but legal inputs give plans, never traps.
+@Suite struct PolicyEdgeCaseTests {
+    @Test(arguments: PolicyName.allCases)
+    func idleSingleQueueAndExtremeIntervals(_ name: PolicyName) throws {
+        var settings = BalancerSettings()
+        settings.autoscale = true
+        let table = try IndirectionTable.defaultSpread(size: 64, queues: 4)
+        let zeros = EpochSample(interval: 0.1, bucketPackets: .init(repeating: 0, count: 64),
+                                bucketBytes: .init(repeating: 0, count: 64), queueBusy: [0, 0, 0, 0],
+                                queuePackets: [0, 0, 0, 0], queueDrops: [0, 0, 0, 0])
+        var balancer = name.balancer(settings: settings, table: table)
+        let idle = try balancer.plan(BalanceInput(table: table, sample: zeros, activeQueues: [0, 1, 2, 3],
+                                                  allowedQueues: [0, 1, 2, 3], interval: 0.1))
+        #expect((0..<64).allSatisfy { idle.activeQueues.contains(idle.table[$0]) })
+        #expect(idle.nextInterval.isFinite)
+
+        // One queue only, busy with no counted packets, an absurdly long epoch.
+        let one = try IndirectionTable.spread(size: 64, over: [2], queueCount: 4)
+        var odd = zeros
+        odd.interval = 1e300
+        odd.queueBusy = [0, 0, 1, 0]
+        odd.queueDrops = [0, 0, 5, 0]
+        var single = name.balancer(settings: BalancerSettings(), table: one)
+        let plan = try single.plan(BalanceInput(table: one, sample: odd, activeQueues: [2], allowedQueues: [2],
+                                                interval: 1e300))
+        #expect(plan.activeQueues == [2])
+        #expect(plan.moves.isEmpty)
+        #expect(plan.nextInterval <= BalancerSettings().maxInterval)
+    }
+}
