@@ -61,20 +61,20 @@ public struct FlowGenerator: TrafficSource {
     // Pending packets: a timing wheel of `wheelSize` slots of `slotWidth` seconds (one packet
     // per slot on average), each slot a linked list of flows; flows further out than the
     // wheel wait in `overflow` until their slot comes up.
-    private static let wheelSize = 1 << 20
+    private static let wheelSize = 1 << 16
     private let slotWidth: Double
     private var slotHead: [Int32]
     private var currentSlot = 0
     private var overflow = Heap<Pending>()
     /// One live flow (one cache line), recycled through a free list.
-    struct Flow {
+    struct Flow {              // 32 bytes: two flows per cache line
         var time: Double       // next packet
-        var rate: Double       // expected packets/s
-        var id: UInt64
-        var remaining: Int
+        var rate: Float        // expected packets/s
+        var id: UInt32         // for the bursty variant's per-period factor
+        var remaining: Int32
         var hash: UInt32
-        var bytes: UInt32
         var next: Int32        // next flow in the same wheel slot, -1 at the end
+        var bytes: UInt16
     }
     private var flows: [Flow] = []
     private var freeFlows: [Int32] = []
@@ -178,7 +178,8 @@ public struct FlowGenerator: TrafficSource {
             proto: .tcp)
         let hash = hasher.hash(tuple)
         let f: Int32
-        let flow = Flow(time: t, rate: rate, id: nextFlowId, remaining: remaining, hash: hash, bytes: bytes, next: -1)
+        let flow = Flow(time: t, rate: Float(rate), id: UInt32(truncatingIfNeeded: nextFlowId),
+                        remaining: Int32(clamping: remaining), hash: hash, next: -1, bytes: UInt16(clamping: bytes))
         if let free = freeFlows.popLast() {
             f = free
             flows[Int(f)] = flow
@@ -188,7 +189,7 @@ public struct FlowGenerator: TrafficSource {
         }
         nextFlowId &+= 1
         flowsStarted &+= 1
-        adjustExpected(bucket: Int(hash) & mask, by: rate, at: t)
+        adjustExpected(bucket: Int(hash) & mask, by: Double(Float(rate)), at: t)
         return f
     }
 
@@ -202,10 +203,10 @@ public struct FlowGenerator: TrafficSource {
     /// Time to the flow's next packet after `t`.
     @inline(__always)
     private mutating func gap(flow f: Int32, at t: Double) -> Double {
-        var r = flows[Int(f)].rate
+        var r = Double(flows[Int(f)].rate)
         if config.bursty {
             let period = UInt64(Swift.max(0, t / config.burstPeriod))
-            r *= 0.5 + Double(mix64(flows[Int(f)].id, period) >> 11) * 0x1.0p-53
+            r *= 0.5 + Double(mix64(UInt64(flows[Int(f)].id), period) >> 11) * 0x1.0p-53
         }
         return t + rng.exponential(rate: r)
     }
@@ -270,11 +271,11 @@ public struct FlowGenerator: TrafficSource {
     private mutating func deliver<S: PacketSink>(flow f: Int32, at t: Double, into sink: inout S) {
         let i = Int(f)
         let flow = flows[i]
-        sink.receive(Packet(time: t, hash: flow.hash, bytes: flow.bytes))
+        sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
         packetsEmitted &+= 1
         flows[i].remaining = flow.remaining - 1
         if flow.remaining == 1 {
-            adjustExpected(bucket: Int(flow.hash) & mask, by: -flow.rate, at: t)
+            adjustExpected(bucket: Int(flow.hash) & mask, by: -Double(flow.rate), at: t)
             freeFlows.append(f)
         }
     }
