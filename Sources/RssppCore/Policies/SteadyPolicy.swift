@@ -13,8 +13,10 @@
 ///   most loaded, least loaded queue), the single move or swap of two buckets that best
 ///   reduces the sum of squared deviations per bucket moved. A step must shrink its pair's gap
 ///   by at least `minGain` of the mean; a moved bucket stays put for `cooldown` epochs.
-/// - At most `moveBudget` of the table moves per epoch, `urgentBudget` while a queue drops
-///   packets, a queue was just added, or the spread is large.
+/// - At most `moveBudget` of the table moves per epoch; `urgentBudget` while more than 0.1%
+///   of packets are dropped or when a queue was just added; `coldStartBudget` on the first
+///   epoch. A large spread alone does not raise the budget: under fast flow churn that only
+///   buys churn (measured in the simulator).
 /// - Autoscaling keeps the smoothed mean busy fraction under the target with the fewest
 ///   queues: a queue is added as soon as the mean exceeds the target or queues drop packets
 ///   near it; a queue is removed only after sustained low load that stays below the target
@@ -38,12 +40,12 @@ public struct SteadyPolicy: BalancingPolicy {
         public var stopSpread: Double = 0.003
         /// A step must shrink its pair's gap by at least this fraction of the mean.
         public var minGain: Double = 0.001
-        /// Spread above which the epoch counts as urgent.
-        public var urgentSpread: Double = 0.05
         /// Bucket moves per epoch, as a fraction of the table size (at least 2).
         public var moveBudget: Double = 1.0 / 64
-        /// Bucket moves per urgent epoch, as a fraction of the table size.
-        public var urgentBudget: Double = 1.0 / 8
+        /// Bucket moves per urgent epoch (drops, a queue just added), as a fraction of the table.
+        public var urgentBudget: Double = 1.0 / 32
+        /// Bucket moves on the first epoch, as a fraction of the table size.
+        public var coldStartBudget: Double = 1.0 / 8
         /// Epochs a moved bucket stays where it was put.
         public var cooldown: Int = 20
         /// Remove a queue only if the others would stay below `targetLoad - scaleDownMargin`.
@@ -118,9 +120,11 @@ public struct SteadyPolicy: BalancingPolicy {
         var lowest = Double.infinity
         var highest = 0.0
         var seenTotal = 0.0
+        var seenDropped = 0.0
         var serving = 0
         for q in active {
             anyDrops = anyDrops || sample.queueDrops[q] > 0
+            seenDropped += Double(sample.queueDrops[q])
             totalBusy += sample.queueBusy[q]
             maxBusy = max(maxBusy, sample.queueBusy[q])
             guard q != state.draining else { continue }
@@ -195,7 +199,8 @@ public struct SteadyPolicy: BalancingPolicy {
         if !keepMembers { state.rebuildMembers(table) }  // else the lists of our last plan still hold
 
         // Autoscaling decides the active set; a draining queue stays active until empty.
-        var urgent = anyDrops
+        // Sporadic drops from bursts do not make an epoch urgent; losing 0.1% does.
+        var urgent = anyDrops && seenDropped > 0.001 * (seenTotal + seenDropped)
         if let d = state.draining, !active.contains(d) { state.draining = nil }
         if settings.autoscale {
             urgent = autoscale(input, active: &active, anyDrops: anyDrops, totalBusy: totalBusy,
@@ -218,8 +223,9 @@ public struct SteadyPolicy: BalancingPolicy {
         let budgetFraction = urgent ? tuning.urgentBudget : tuning.moveBudget
         var budget = max(2, Int(budgetFraction * Double(table.size) + 0.5))
         var spread = state.spread()
-        if spread > tuning.urgentSpread {
-            budget = max(budget, Int(tuning.urgentBudget * Double(table.size) + 0.5))
+        if epoch == 1 {
+            // Cold start from whatever table the device had: one large correction.
+            budget = max(budget, Int(tuning.coldStartBudget * Double(table.size) + 0.5))
         }
         if spread > tuning.startSpread { state.balancing = true }
         var moved = 0
