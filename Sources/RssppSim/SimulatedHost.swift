@@ -59,6 +59,9 @@ public struct HostConfig: Sendable, Hashable {
         guard ringCapacity >= 1, ringCapacity <= 1 << 20 else {
             throw RssppError(.invalidArgument, "ring size \(ringCapacity) must be in 1...\(1 << 20)")
         }
+        guard cores * ringCapacity <= 1 << 26 else {
+            throw RssppError(.invalidArgument, "\(cores) rings of \(ringCapacity) descriptors is more than the simulator holds (\(1 << 26) in all)")
+        }
         guard clockHz.isFinite, clockHz > 0 else {
             throw RssppError(.invalidArgument, "clock \(clockHz) Hz must be positive")
         }

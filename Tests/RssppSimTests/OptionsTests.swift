@@ -35,13 +35,14 @@ struct OptionsTests {
         ("--rate-per-core", { $0.ratePerCore = "fast" }),
         ("--cycles", { $0.cycles = 0 }),
         ("--ring", { $0.ring = 0 }),
+        ("descriptors", { $0.cores = 4096; $0.ring = 1 << 20 }),
         ("--warmup", { $0.warmup = "2s" }),
         ("/nonexistent/x.pcap", { $0.pcap = "/nonexistent/x.pcap" }),
         ("/nonexistent/x.csv", { $0.flowLengths = "/nonexistent/x.csv" }),
         ("mutually exclusive", { $0.pcap = "a"; $0.flowSizeCDF = "b" }),
     ]
 
-    @Test("Bad options are refused with exit code 2 and a line naming the option", arguments: 0..<19)
+    @Test("Bad options are refused with exit code 2 and a line naming the option", arguments: 0..<20)
     func refused(index: Int) {
         let (what, change) = Self.badOptions[index]
         let e = refusal(change)
@@ -52,7 +53,7 @@ struct OptionsTests {
     }
 
     @Test("Every bad-option case is exercised")
-    func allCases() { #expect(Self.badOptions.count == 19) }
+    func allCases() { #expect(Self.badOptions.count == 20) }
 
     @Test("A malformed trace file is refused naming the file")
     func malformedFile() throws {
