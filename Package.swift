@@ -18,6 +18,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // The daemon: lifecycle, logging, the metrics endpoint, the config file (Yams keeps a
+        // line/column mark on every node, so config errors can name file:line).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Value types, Toeplitz, balancing policies. No I/O, no Foundation.
@@ -40,10 +47,27 @@ let package = Package(
         .target(name: "RssppKernel", dependencies: ["RssppCore", "CLibnl", "CLibbpf", "CRssppBPF"]),
         // Fixtures and fakes shared by the test targets.
         .target(name: "RssppTestKit", dependencies: ["RssppCore"]),
+        // Services: the epoch loop, the metrics endpoint, the config file and its reload.
+        .target(
+            name: "RssppDaemon",
+            dependencies: [
+                "RssppCore", "RssppSim",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "rssppd",
             dependencies: [
-                "RssppCore", "RssppSim", "RssppKernel",
+                "RssppCore", "RssppSim", "RssppKernel", "RssppDaemon",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +84,14 @@ let package = Package(
         .testTarget(
             name: "RssppSimTests",
             dependencies: ["RssppSim", "RssppCore", "RssppTestKit"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "RssppDaemonTests",
+            dependencies: [
+                "RssppDaemon", "RssppCore", "RssppSim", "RssppTestKit",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "RssppKernelTests", dependencies: ["RssppKernel", "RssppCore", "RssppTestKit"], exclude: ["Fixtures"]),
