@@ -123,7 +123,7 @@ public struct EpochLoop: Service {
         var epoch = 0
         let clock = ContinuousClock()
 
-        epochs: while !Task.isCancelled {
+        epochs: while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // 1. Wait for the epoch to end and read its counters.
             let started = clock.now
             let requested = interval
