@@ -137,7 +137,7 @@ public final class InterfaceMetrics: Sendable {
         coresInUse = registry.gauge( "rsspp_cores_in_use", labels: [i], help: "Cores whose queues carry traffic now.")
         solverTime = registry.histogram( "rsspp_solver_seconds", labels: [i], buckets: DaemonMetrics.solverBuckets,
                                                  help: "Time the balancing policy took per epoch.")
-        readTime = registry.histogram( "rsspp_counter_read_seconds", labels: [i], buckets: DaemonMetrics.readBuckets,
+        readTime = registry.histogram( "rsspp_sample_read_seconds", labels: [i], buckets: DaemonMetrics.readBuckets,
                                                help: "Time to read the counters at the end of an epoch, beyond the epoch itself.")
         info = Mutex(Self.makeInfo(registry, name: name, policy: policy, mode: mode))
     }

@@ -40,7 +40,7 @@ public struct MetricsServer: Service {
         self.onBound = onBound
     }
 
-    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     /// Binds the listen address.
     /// - Throws: `.invalidArgument` naming the address when it cannot be bound.
@@ -75,6 +75,8 @@ public struct MetricsServer: Service {
                         group.addTask { await self.serve(connection) }
                     }
                 }
+                // Listening stopped (shutdown): do not wait for slow clients.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
@@ -115,7 +117,7 @@ public struct MetricsServer: Service {
         }
     }
 
-    private func answer(_ head: HTTPRequestHead, _ out: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>) async throws {
+    private func answer(_ head: HTTPRequestHead, _ out: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         guard path == "/metrics" else {
             try await respond(out, .notFound, "not found: only /metrics is served\n")
@@ -129,17 +131,17 @@ public struct MetricsServer: Service {
         try await respond(out, .ok, metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
-    private func respond(_ out: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>, _ status: HTTPResponseStatus,
+    private func respond(_ out: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, _ status: HTTPResponseStatus,
                          _ body: String, extra: [(String, String)] = []) async throws {
         try await respond(out, status, Array(body.utf8), contentType: "text/plain; charset=utf-8", extra: extra)
     }
 
-    private func respond(_ out: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>, _ status: HTTPResponseStatus,
+    private func respond(_ out: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, _ status: HTTPResponseStatus,
                          _ body: [UInt8], contentType: String, extra: [(String, String)] = []) async throws {
         var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Connection", "close")])
         headers.add(contentsOf: extra)
         try await out.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
-        try await out.write(.body(ByteBuffer(bytes: body)))
+        try await out.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
         try await out.write(.end(nil))
     }
 }
