@@ -58,11 +58,14 @@ public struct LoopOptions: Sendable {
     public var mode = "write"
     /// Log every epoch at info (simulation, demos); otherwise only epochs that moved buckets.
     public var logEveryEpoch = false
+    /// Stop (as at shutdown) after this many epochs; nil: run until shutdown.
+    public var maxEpochs: Int?
 
-    public init(dryRun: Bool = false, mode: String = "write", logEveryEpoch: Bool = false) {
+    public init(dryRun: Bool = false, mode: String = "write", logEveryEpoch: Bool = false, maxEpochs: Int? = nil) {
         self.dryRun = dryRun
         self.mode = mode
         self.logEveryEpoch = logEveryEpoch
+        self.maxEpochs = maxEpochs
     }
 }
 
@@ -238,6 +241,7 @@ public struct EpochLoop: Service {
             ])
             observer?(EpochReport(interface: device.name, epoch: epoch, interval: requested, imbalance: imbalance,
                                   moves: moves, written: written, table: plan.table, activeQueues: active))
+            if let limit = options.maxEpochs, epoch >= limit { break epochs }
         }
 
         // Shutdown: put back the table found at start.

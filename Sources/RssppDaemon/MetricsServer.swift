@@ -25,29 +25,23 @@ public struct MetricsServer: Service {
     let limits: Limits
     let logger: Logger
     let beforeScrape: (@Sendable () -> Void)?
-    let onBound: (@Sendable (Int) -> Void)?
-
-    /// - Parameters:
-    ///   - beforeScrape: refreshes metrics read at scrape time (softnet counters).
-    ///   - onBound: called with the bound port once listening (useful with port 0).
-    public init(address: ListenAddress, metrics: DaemonMetrics, limits: Limits = Limits(), logger: Logger,
-                beforeScrape: (@Sendable () -> Void)? = nil, onBound: (@Sendable (Int) -> Void)? = nil) {
-        self.address = address
-        self.metrics = metrics
-        self.limits = limits
-        self.logger = logger
-        self.beforeScrape = beforeScrape
-        self.onBound = onBound
-    }
+    let server: NIOAsyncChannel<Connection, Never>
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    /// Binds the listen address.
+    /// The port actually bound (differs from the requested one for port 0).
+    public var port: Int { server.channel.localAddress?.port ?? address.port }
+
+    /// Binds `address` now, so a bad or busy address fails at start-up, before anything else
+    /// happens; serving starts with `run()`.
+    /// - Parameter beforeScrape: refreshes metrics read at scrape time (softnet counters).
     /// - Throws: `.invalidArgument` naming the address when it cannot be bound.
-    func bind() async throws(RssppError) -> NIOAsyncChannel<Connection, Never> {
+    public static func bind(address: ListenAddress, metrics: DaemonMetrics, limits: Limits = Limits(), logger: Logger,
+                            beforeScrape: (@Sendable () -> Void)? = nil) async throws(RssppError) -> MetricsServer {
         let idle = limits.idleTimeout
+        let server: NIOAsyncChannel<Connection, Never>
         do {
-            return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 64)
                 .bind(host: address.host, port: address.port) { channel in
@@ -61,13 +55,23 @@ public struct MetricsServer: Service {
         } catch {
             throw RssppError(.invalidArgument, "metrics address \(address): cannot listen: \(error)")
         }
+        return MetricsServer(address: address, metrics: metrics, limits: limits, logger: logger,
+                             beforeScrape: beforeScrape, server: server)
+    }
+
+    private init(address: ListenAddress, metrics: DaemonMetrics, limits: Limits, logger: Logger,
+                 beforeScrape: (@Sendable () -> Void)?, server: NIOAsyncChannel<Connection, Never>) {
+        self.address = address
+        self.metrics = metrics
+        self.limits = limits
+        self.logger = logger
+        self.beforeScrape = beforeScrape
+        self.server = server
     }
 
     public func run() async throws {
-        let server = try await bind()
-        let port = server.channel.localAddress?.port ?? address.port
+        let server = self.server
         logger.info("metrics endpoint listening", metadata: ["http.address": "\(address.host)", "http.port": "\(port)"])
-        onBound?(port)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
