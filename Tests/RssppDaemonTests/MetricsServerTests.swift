@@ -15,14 +15,12 @@ import Glibc
 /// Runs a metrics server on 127.0.0.1 with an ephemeral port for the duration of `body`.
 func withMetricsServer(_ metrics: DaemonMetrics, limits: MetricsServer.Limits = MetricsServer.Limits(),
                        _ body: @escaping @Sendable (ListenAddress) async throws -> Void) async throws {
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let server = MetricsServer(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: metrics, limits: limits,
-                               logger: LogCapture().logger, onBound: { continuation.yield($0) })
+    let server = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: metrics,
+                                              limits: limits, logger: LogCapture().logger)
+    let port = server.port
     try await testGracefulShutdown { trigger in
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
-            var it = ports.makeAsyncIterator()
-            let port = try #require(await it.next())
             try await body(ListenAddress(host: "127.0.0.1", port: port))
             trigger.triggerGracefulShutdown()
             try await group.waitForAll()
@@ -156,6 +154,18 @@ struct MetricsServerTests {
             let rest = try await offPool { try MetricsClient.readToEnd(slow, address: address) }
             #expect(rest.isEmpty)
         }
+    }
+
+    @Test("an address already in use fails at bind time with a one-line error")
+    func busyAddress() async throws {
+        let first = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: DaemonMetrics(),
+                                                 logger: LogCapture().logger)
+        let error = await #expect(throws: RssppError.self) {
+            _ = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: first.port), metrics: DaemonMetrics(),
+                                             logger: LogCapture().logger)
+        }
+        #expect(error?.message.hasPrefix("metrics address 127.0.0.1:\(first.port): cannot listen") == true)
+        try await first.server.channel.close()
     }
 
     @Test("a client for an address where nothing listens says so (exit 2)")
