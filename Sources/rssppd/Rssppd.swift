@@ -8,7 +8,7 @@ struct Rssppd: AsyncParsableCommand {
         commandName: "rssppd",
         abstract: "Load- and state-aware receive side scaling for Linux.",
         version: RssppdVersion.string,
-        subcommands: [Simulate.self, Watch.self, Table.self]
+        subcommands: [Run.self, CheckConfig.self, Status.self, Top.self, Simulate.self, Watch.self, Table.self]
     )
 }
 

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import RssppCore
+import RssppDaemon
+
+/// `rssppd check-config [FILE]`: validates a configuration against this machine and explains it.
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and explain what it would do.",
+        discussion: """
+            Checks syntax, every key and value, and the machine: interfaces exist, cores exist \
+            and are online, no core is claimed twice. Errors name FILE:LINE and the key; exit \
+            status 2. With --simulated, interfaces and cores are checked against the simulated \
+            machine of `rssppd run --simulate` instead.
+            """)
+
+    @Argument(help: "The file to check (default \(ConfigDefaults.path)).")
+    var file: String = ConfigDefaults.path
+    @Flag(help: "Check against the simulated machine (any interface name, --sim-cores cores).")
+    var simulated = false
+    @Option(help: "With --simulated: cores of the simulated machine.")
+    var simCores = 4
+
+    func run() async throws {
+        do {
+            let lines: [String]
+            if simulated {
+                lines = try ConfigCheck.explain(path: file, host: SimulatedInventory(cores: simCores))
+            } else {
+                lines = try ConfigCheck.explain(path: file, host: SysfsInventory())
+            }
+            Console.out(lines.joined(separator: "\n") + "\n")
+        } catch {
+            Console.err("rssppd check-config: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
+    }
+}

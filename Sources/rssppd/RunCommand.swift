@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Logging
+import RssppCore
+import RssppDaemon
+import RssppKernel
+import RssppSim
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `rssppd run`: the daemon. Flags become one `DaemonConfig`; RssppDaemon's services do the rest.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Balance the configured interfaces every epoch (the daemon).",
+        discussion: """
+            Reads \(ConfigDefaults.path) (see `rssppd check-config`), attaches a counting program \
+            to each interface, and every epoch rewrites its RSS indirection table with the \
+            configured policy. SIGHUP reloads the configuration; SIGTERM/SIGINT restore the \
+            original tables (restore-on-exit) and exit. Metrics: GET http://ADDRESS/metrics.
+            With --simulate it runs the same loop against the built-in simulated NIC and traffic \
+            and needs no configuration, no root and no RSS NIC: rssppd run --simulate
+            """)
+
+    @Option(name: .long, help: "Configuration file (default \(ConfigDefaults.path); with --simulate, none).")
+    var config: String?
+    @Flag(help: "Run against the built-in simulated NIC and traffic instead of real interfaces.")
+    var simulate = false
+    @Flag(help: "Compute and report plans without writing any table.")
+    var dryRun = false
+    @Option(help: "Metrics listen address HOST:PORT (overrides the file; default 127.0.0.1:9715).")
+    var metricsAddress: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the file).")
+    var logLevel: String?
+    @Option(help: "Stop after this many epochs per interface (default: run until SIGTERM).")
+    var epochs: Int?
+    @Option(help: "Simulation: cores (= receive queues) of the simulated NIC.")
+    var simCores = 4
+    @Option(help: "Simulation: policy of the built-in interface (static, rsspp, steady).")
+    var simPolicy: String?
+    @Option(help: "Simulation: packets per second one simulated core serves.")
+    var simRate = 100_000.0
+    @Option(help: "Simulation: wall-clock speed-up (2 = epochs take half their length).")
+    var simSpeed = 1.0
+    @Option(help: "Simulation: random seed.")
+    var simSeed: UInt64 = 1
+
+    func run() async throws {
+        do {
+            try await runDaemon()
+        } catch let error as RssppError {
+            Console.err("rssppd run: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
+    }
+
+    private func overrides() throws(RssppError) -> (ListenAddress?, Logger.Level?) {
+        var address: ListenAddress?
+        if let text = metricsAddress {
+            do { address = try ListenAddress(parsing: text) } catch {
+                throw RssppError(.invalidArgument, "--metrics-address: \(error.message)")
+            }
+        }
+        var level: Logger.Level?
+        if let text = logLevel {
+            guard let l = Logger.Level(rawValue: text) else {
+                throw RssppError(.invalidArgument, "--log-level: unknown level '\(text)' (known: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            level = l
+        }
+        if let e = epochs, e < 1 { throw RssppError(.invalidArgument, "--epochs: \(e) must be at least 1") }
+        if simulate {
+            guard (1...256).contains(simCores) else { throw RssppError(.invalidArgument, "--sim-cores: \(simCores) must be in 1...256") }
+            guard simRate.isFinite, simRate >= 100 else { throw RssppError(.invalidArgument, "--sim-rate: \(simRate) must be at least 100 packets/s") }
+            guard simSpeed.isFinite, simSpeed > 0 else { throw RssppError(.invalidArgument, "--sim-speed: \(simSpeed) must be positive") }
+        }
+        return (address, level)
+    }
+
+    private func runDaemon() async throws {
+        let (addressOverride, levelOverride) = try overrides()
+
+        // 1. The configuration, checked against the machine (or the simulated one).
+        let host: any HostInventory = simulate ? SimulatedInventory(cores: simCores) : SysfsInventory()
+        let path = config ?? (simulate ? nil : ConfigDefaults.path)
+        var loader: ConfigLoader?
+        var daemonConfig: DaemonConfig
+        if let path {
+            let l = ConfigLoader(path: path, host: host, metricsAddressOverride: addressOverride, logLevelOverride: levelOverride)
+            daemonConfig = try l.load()
+            loader = l
+        } else {
+            var policy = PolicyName.default
+            if let text = simPolicy { policy = try PolicyName(parsing: text) }
+            daemonConfig = SimulatedRun.config(cores: simCores, policy: policy)
+            if let a = addressOverride { daemonConfig.metricsAddress = a }
+            if let l = levelOverride { daemonConfig.logLevel = l }
+        }
+        guard !daemonConfig.interfaces.isEmpty else {
+            throw RssppError(.invalidArgument, "\(daemonConfig.source): no interface configured (see the example in the file), nothing to manage")
+        }
+
+        let level = daemonConfig.logLevel
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        let logger = Logger(label: "rssppd")
+
+        // 2. Devices: everything that can fail is opened before anything is changed.
+        let metrics = DaemonMetrics()
+        let mode = simulate ? "simulate" : dryRun ? "dry-run" : "write"
+        var devices: [ManagedDevice] = []
+        var kernel: KernelResources?
+        if simulate {
+            for iface in daemonConfig.interfaces {
+                let scenario = SimulatedRun.scenario(cores: simCores, ratePerCore: simRate, seed: simSeed)
+                devices.append(try SimulatedRun.device(name: iface.name, scenario: scenario, speed: simSpeed))
+            }
+        } else {
+            let k = try KernelResources.open(daemonConfig, logger: logger)
+            devices = k.devices
+            kernel = k
+        }
+        defer { kernel?.close() }
+
+        // 3. The metrics socket: a busy address fails here, before the first epoch.
+        let softnet: (any SoftnetSource)? = simulate ? nil : KernelSoftnet()
+        let server = try await MetricsServer.bind(
+            address: daemonConfig.metricsAddress, metrics: metrics, logger: logger,
+            beforeScrape: softnet.map { source in { @Sendable in try? metrics.updateSoftnet(from: source) } })
+
+        // 4. Services.
+        let store = ConfigStore(daemonConfig)
+        let options = LoopOptions(dryRun: dryRun, mode: mode, logEveryEpoch: simulate || dryRun, maxEpochs: epochs)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        // With --epochs, the group ends when the last loop is done.
+        let loopsDone = LoopCounter(total: devices.count)
+        for device in devices {
+            let loop = EpochLoop(device: device, store: store, metrics: metrics, options: options, logger: logger)
+            services.append(.init(service: CountedLoop(loop: loop, counter: loopsDone, stopGroupWhenAllDone: epochs != nil),
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        if let loader {
+            services.append(.init(service: ReloadService(reloader: Reloader(loader: loader, store: store, metrics: metrics, logger: logger))))
+        }
+        var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfig)
+        logger.info("rssppd started", metadata: [
+            "rsspp.mode": "\(mode)", "rsspp.interfaces": "\(devices.map(\.name).joined(separator: ","))",
+            "http.metrics": "http://\(daemonConfig.metricsAddress.host):\(server.port)/metrics",
+        ])
+        do {
+            try await group.run()
+        } catch is LoopsFinished {
+            // --epochs reached on every interface: a normal end.
+        }
+        logger.info("rssppd stopped")
+    }
+}
+
+/// Counts finished loops so that, with `--epochs`, the daemon stops once every loop is done.
+final class LoopCounter: Sendable {
+    let total: Int
+    private let done = Mutex(0)
+    init(total: Int) { self.total = total }
+    /// - Returns: true when this was the last loop.
+    func finish() -> Bool { done.withLock { $0 += 1; return $0 >= total } }
+}
+
+struct CountedLoop: Service {
+    let loop: EpochLoop
+    let counter: LoopCounter
+    let stopGroupWhenAllDone: Bool
+
+    func run() async throws {
+        try await loop.run()
+        if counter.finish() && stopGroupWhenAllDone && !Task.isShuttingDownGracefully {
+            throw LoopsFinished()
+        }
+    }
+}
+
+/// Ends the group (as a failure of one service, which shuts the others down gracefully).
+struct LoopsFinished: Error, CustomStringConvertible {
+    var description: String { "every interface ran its --epochs" }
+}
+
+/// Softnet counters from /proc/net/softnet_stat.
+struct KernelSoftnet: SoftnetSource {
+    func read() throws -> [Int: (dropped: UInt64, squeezed: UInt64)] {
+        try SoftnetStat.read().cpus.mapValues { ($0.dropped, $0.timeSqueeze) }
+    }
+}
+
+/// The kernel objects behind real interfaces: each interface's ethtool device and attached
+/// counter. Opened together; on any failure everything opened so far is closed again.
+struct KernelResources {
+    var devices: [ManagedDevice] = []
+    var counters: [AttachedCounter] = []
+
+    static func open(_ config: DaemonConfig, logger: Logger) throws(RssppError) -> KernelResources {
+        guard geteuid() == 0 else {
+            throw RssppError(.permissionDenied, "rssppd run needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN) to attach counters and write tables; try --simulate")
+        }
+        var out = KernelResources()
+        do throws(RssppError) {
+            let coreLoad: CoreLoadCounter?
+            do {
+                coreLoad = try CoreLoadCounter()
+            } catch {
+                logger.warning("per-core NET_RX counters unavailable, using /proc/stat", metadata: ["error": "\(error.message)"])
+                coreLoad = nil
+            }
+            for iface in config.interfaces {
+                let device = try EthtoolDevice(interface: iface.name)
+                let snapshot = device.original
+                let table = try IndirectionTable(entries: snapshot.indirection.map { Int($0) }, queueCount: snapshot.rings)
+                let queueMap = try QueueIrqs.queueMap(interface: iface.name, queues: table.queueCount)
+                var options = CounterOptions(interface: iface.name)
+                options.tableSize = table.size
+                options.hashSource = CounterOptions.Request(rawValue: iface.hashSource.rawValue) ?? .auto
+                if let key = snapshot.key, !key.isEmpty { options.key = key }
+                let counter = try AttachedCounter.attach(options)
+                out.counters.append(counter)
+                for note in counter.notes {
+                    logger.warning("hash source fallback", metadata: ["nic.ifname": "\(iface.name)", "note": "\(note)"])
+                }
+                if iface.irqPinning, let cores = iface.cores {
+                    for change in try QueueIrqs.pin(interface: iface.name, cores: cores.cpus) {
+                        logger.info("queue interrupt pinned", metadata: [
+                            "nic.ifname": "\(iface.name)", "nic.queue": "\(change.queue)", "irq": "\(change.irq)",
+                            "irq.cpus": "\(change.after.map(String.init).joined(separator: ","))",
+                        ])
+                    }
+                }
+                let sink = AdoptingSink(device: device)
+                let managed = ManagedDevice(name: iface.name, source: KernelLoadSource(counter: counter, core: coreLoad, queueMap: queueMap),
+                                            sink: sink, queueMap: queueMap)
+                _ = try managed.allowedQueues(for: iface, queueCount: table.queueCount)
+                out.devices.append(managed)
+                logger.info("interface opened", metadata: [
+                    "nic.ifname": "\(iface.name)", "nic.path": "\(device.path.rawValue)",
+                    "nic.hash_source": "\(counter.hashSource.rawValue)", "nic.table_size": "\(table.size)",
+                ])
+            }
+        } catch {
+            out.close()
+            throw error
+        }
+        return out
+    }
+
+    func close() {
+        for c in counters { c.close() }
+    }
+}
+
+/// The ethtool device as the loop's sink. The loop reads the table every epoch and plans from
+/// what it finds, so a write after it adopted another writer's table must not be refused as a
+/// conflict: accept the device's table as ours and write.
+struct AdoptingSink: TableSink {
+    let device: EthtoolDevice
+
+    func currentTable() async throws -> IndirectionTable { try await device.currentTable() }
+
+    func apply(_ table: IndirectionTable) async throws {
+        do {
+            try await device.apply(table)
+        } catch let error as RssppError where error.code == .conflict {
+            try device.adoptCurrentTable()
+            try await device.apply(table)
+        }
+    }
+}
+
+/// Output on fd 1 and 2 (the stdout/stderr globals are not concurrency-safe in Swift 6).
+enum Console {
+    static func out(_ text: String) { write(1, text) }
+    static func err(_ text: String) { write(2, text) }
+
+    private static func write(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { buf -> Int in
+                guard let base = buf.baseAddress else { return 0 }
+                return Glibc.write(fd, base + off, buf.count - off)
+            }
+            if n <= 0 { break }
+            off += n
+        }
+    }
+}
