@@ -81,6 +81,16 @@ struct Run: AsyncParsableCommand {
         return (address, level)
     }
 
+    /// Loads the file; a missing default file gets a hint.
+    private static func load(_ loader: ConfigLoader, explicit: Bool) throws(RssppError) -> DaemonConfig {
+        do {
+            return try loader.load()
+        } catch {
+            guard error.code == .notFound, !explicit, !error.message.contains("interfaces.") else { throw error }
+            throw RssppError(.notFound, "\(error.message) (install packaging/rssppd.conf there, pass --config FILE, or try --simulate)")
+        }
+    }
+
     private func runDaemon() async throws {
         let (addressOverride, levelOverride) = try overrides()
 
@@ -91,7 +101,7 @@ struct Run: AsyncParsableCommand {
         var daemonConfig: DaemonConfig
         if let path {
             let l = ConfigLoader(path: path, host: host, metricsAddressOverride: addressOverride, logLevelOverride: levelOverride)
-            daemonConfig = try l.load()
+            daemonConfig = try Self.load(l, explicit: config != nil)
             loader = l
         } else {
             var policy = PolicyName.default

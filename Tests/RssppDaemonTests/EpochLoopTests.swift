@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Logging
+import Synchronization
 import RssppCore
 import RssppSim
 import ServiceLifecycle
@@ -96,8 +97,59 @@ func interfaceConfig(_ name: String = "fake0", policy: PolicyName = .rsspp, core
     return config
 }
 
+/// A source that answers the first sample at once, then waits like the kernel's (a real
+/// sleep for the whole epoch) and reports that it is waiting.
+final class WaitingSource: LoadSource {
+    let nic: FakeNIC
+    let waiting: AsyncStream<Void>.Continuation
+    let calls = Mutex(0)
+
+    init(nic: FakeNIC, waiting: AsyncStream<Void>.Continuation) {
+        self.nic = nic
+        self.waiting = waiting
+    }
+
+    func nextSample(after interval: Double) async throws -> EpochSample {
+        let n = calls.withLock { $0 += 1; return $0 }
+        if n > 1 {
+            waiting.yield()
+            try await Task.sleep(for: .seconds(interval))
+        }
+        return try await nic.nextSample(after: interval)
+    }
+}
+
 @Suite("Epoch loop")
 struct EpochLoopTests {
+    @Test("shutdown interrupts a long epoch at once and still restores the table", .timeLimit(.minutes(1)))
+    func shutdownDuringEpoch() async throws {
+        let nic = try FakeNIC()
+        let original = await nic.table
+        let (waits, waiting) = AsyncStream<Void>.makeStream()
+        var config = interfaceConfig()
+        config.interfaces[0].settings.minInterval = 30
+        config.interfaces[0].settings.maxInterval = 30
+        let device = ManagedDevice(name: "fake0", source: WaitingSource(nic: nic, waiting: waiting), sink: nic,
+                                   queueMap: .identity(queues: 4))
+        let loop = EpochLoop(device: device, store: ConfigStore(config), metrics: DaemonMetrics(), logger: LogCapture().logger)
+        let clock = ContinuousClock()
+        var stoppedAfter: Duration = .zero
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await loop.run() }
+                var it = waits.makeAsyncIterator()
+                await it.next()  // epoch 1 is done (written), epoch 2 is sleeping for 30 s
+                let start = clock.now
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+                stoppedAfter = clock.now - start
+            }
+        }
+        #expect(stoppedAfter < .seconds(30))
+        #expect(await nic.applied.count == 2)
+        #expect(await nic.table == original)
+    }
+
     @Test("against a skewed NIC, buckets move, the table is written, and shutdown restores the original")
     func movesAndRestore() async throws {
         let nic = try FakeNIC()
