@@ -8,16 +8,32 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Synchronization
+
+/// The level every `LineLogHandler` of the process shares, so a reload can change it.
+public final class LogLevelControl: Sendable {
+    private let level: Mutex<Logger.Level>
+    public init(_ level: Logger.Level) { self.level = Mutex(level) }
+    public var current: Logger.Level {
+        get { level.withLock { $0 } }
+        set { level.withLock { $0 = newValue } }
+    }
+}
 
 public struct LineLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    let control: LogLevelControl
     let label: String
     let journald: Bool
 
-    public init(label: String, level: Logger.Level, journald: Bool = getenv("JOURNAL_STREAM") != nil) {
+    public var logLevel: Logger.Level {
+        get { control.current }
+        set { control.current = newValue }
+    }
+
+    public init(label: String, control: LogLevelControl, journald: Bool = getenv("JOURNAL_STREAM") != nil) {
         self.label = label
-        self.logLevel = level
+        self.control = control
         self.journald = journald
     }
 

@@ -11,12 +11,16 @@ public struct Reloader: Sendable {
     let store: ConfigStore
     let metrics: DaemonMetrics
     let logger: Logger
+    let onReload: (@Sendable (DaemonConfig) -> Void)?
 
-    public init(loader: ConfigLoader, store: ConfigStore, metrics: DaemonMetrics, logger: Logger) {
+    /// - Parameter onReload: applies what the loops do not read themselves (the log level).
+    public init(loader: ConfigLoader, store: ConfigStore, metrics: DaemonMetrics, logger: Logger,
+                onReload: (@Sendable (DaemonConfig) -> Void)? = nil) {
         self.loader = loader
         self.store = store
         self.metrics = metrics
         self.logger = logger
+        self.onReload = onReload
     }
 
     /// - Returns: true when the new configuration is in force.
@@ -25,6 +29,7 @@ public struct Reloader: Sendable {
         do {
             let new = try loader.loadReplacing(store.config)
             store.replace(new)
+            onReload?(new)
             metrics.recordReload(ok: true)
             logger.info("configuration reloaded", metadata: ["config.path": "\(loader.path)"])
             return true

@@ -114,8 +114,8 @@ struct Run: AsyncParsableCommand {
             throw RssppError(.invalidArgument, "\(daemonConfig.source): no interface configured (see the example in the file), nothing to manage")
         }
 
-        let level = daemonConfig.logLevel
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        let logLevel = LogLevelControl(daemonConfig.logLevel)
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, control: logLevel) }
         let logger = Logger(label: "rssppd")
 
         // 2. Devices: everything that can fail is opened before anything is changed.
@@ -155,7 +155,9 @@ struct Run: AsyncParsableCommand {
                                   successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         if let loader {
-            services.append(.init(service: ReloadService(reloader: Reloader(loader: loader, store: store, metrics: metrics, logger: logger))))
+            let reloader = Reloader(loader: loader, store: store, metrics: metrics, logger: logger,
+                                    onReload: { logLevel.current = $0.logLevel })
+            services.append(.init(service: ReloadService(reloader: reloader)))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(5)
@@ -226,11 +228,12 @@ struct KernelResources {
                 logger.warning("per-core NET_RX counters unavailable, using /proc/stat", metadata: ["error": "\(error.message)"])
                 coreLoad = nil
             }
+            // Phase 1, no change to the machine: open each device, attach each counter.
+            var opened: [(InterfaceConfig, EthtoolDevice, IndirectionTable, AttachedCounter)] = []
             for iface in config.interfaces {
                 let device = try EthtoolDevice(interface: iface.name)
                 let snapshot = device.original
                 let table = try IndirectionTable(entries: snapshot.indirection.map { Int($0) }, queueCount: snapshot.rings)
-                let queueMap = try QueueIrqs.queueMap(interface: iface.name, queues: table.queueCount)
                 var options = CounterOptions(interface: iface.name)
                 options.tableSize = table.size
                 options.hashSource = CounterOptions.Request(rawValue: iface.hashSource.rawValue) ?? .auto
@@ -240,17 +243,24 @@ struct KernelResources {
                 for note in counter.notes {
                     logger.warning("hash source fallback", metadata: ["nic.ifname": "\(iface.name)", "note": "\(note)"])
                 }
-                if iface.irqPinning, let cores = iface.cores {
-                    for change in try QueueIrqs.pin(interface: iface.name, cores: cores.cpus) {
-                        logger.info("queue interrupt pinned", metadata: [
-                            "nic.ifname": "\(iface.name)", "nic.queue": "\(change.queue)", "irq": "\(change.irq)",
-                            "irq.cpus": "\(change.after.map(String.init).joined(separator: ","))",
-                        ])
-                    }
+                opened.append((iface, device, table, counter))
+            }
+            // Phase 2: IRQ pinning where asked (it changes queue -> CPU, so before the queue maps).
+            for (iface, _, _, _) in opened where iface.irqPinning {
+                guard let cores = iface.cores else { continue }
+                for change in try QueueIrqs.pin(interface: iface.name, cores: cores.cpus) {
+                    logger.info("queue interrupt pinned", metadata: [
+                        "nic.ifname": "\(iface.name)", "nic.queue": "\(change.queue)", "irq": "\(change.irq)",
+                        "irq.cpus_before": "\(change.before.map(String.init).joined(separator: ","))",
+                        "irq.cpus": "\(change.after.map(String.init).joined(separator: ","))",
+                    ])
                 }
-                let sink = AdoptingSink(device: device)
+            }
+            // Phase 3: queue maps, and the loops' view of each device.
+            for (iface, device, table, counter) in opened {
+                let queueMap = try QueueIrqs.queueMap(interface: iface.name, queues: table.queueCount)
                 let managed = ManagedDevice(name: iface.name, source: KernelLoadSource(counter: counter, core: coreLoad, queueMap: queueMap),
-                                            sink: sink, queueMap: queueMap)
+                                            sink: AdoptingSink(device: device), queueMap: queueMap)
                 _ = try managed.allowedQueues(for: iface, queueCount: table.queueCount)
                 out.devices.append(managed)
                 logger.info("interface opened", metadata: [

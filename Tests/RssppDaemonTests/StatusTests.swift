@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Logging
 import RssppCore
 import Testing
@@ -69,5 +70,23 @@ struct StatusTests {
         let journal = LineLogHandler.format(level: .warning, message: "table write failed", metadata: [:],
                                             journald: true, timestamp: nil)
         #expect(journal == "<4>warning table write failed")
+    }
+
+    @Test("a reload changes the level of every logger at once")
+    func reloadLogLevel() throws {
+        let control = LogLevelControl(.info)
+        let a = Logger(label: "a") { LineLogHandler(label: $0, control: control, journald: false) }
+        let b = Logger(label: "b") { LineLogHandler(label: $0, control: control, journald: false) }
+        #expect(a.logLevel == .info && b.logLevel == .info)
+
+        let dir = try TempDir()
+        let path = dir.path + "/rssppd.conf"
+        try "log-level: debug\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loader = ConfigLoader(path: path, host: FakeHost(cpus: 1, interfaces: []))
+        let store = ConfigStore(DaemonConfig(source: path))
+        let reloader = Reloader(loader: loader, store: store, metrics: DaemonMetrics(), logger: LogCapture().logger,
+                                onReload: { control.current = $0.logLevel })
+        #expect(reloader.reload())
+        #expect(a.logLevel == .debug && b.logLevel == .debug)
     }
 }
