@@ -17,6 +17,9 @@ public struct MetricsServer: Service {
         public var maxBodyBytes = 1024
         /// A connection idle this long (a client that stopped sending) is closed.
         public var idleTimeout: TimeAmount = .seconds(5)
+        /// A connection still open this long after it was accepted (a client trickling its
+        /// request byte by byte) is closed.
+        public var connectionDeadline: TimeAmount = .seconds(10)
         public init() {}
     }
 
@@ -89,6 +92,9 @@ public struct MetricsServer: Service {
 
     /// One connection: one request, one response, close. Errors stay here.
     func serve(_ connection: Connection) async {
+        let channel = connection.channel
+        let deadline = channel.eventLoop.scheduleTask(in: limits.connectionDeadline) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?

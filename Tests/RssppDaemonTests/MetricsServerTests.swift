@@ -156,6 +156,21 @@ struct MetricsServerTests {
         }
     }
 
+    @Test("a connection is closed at its deadline even if it is not idle")
+    func connectionDeadline() async throws {
+        var limits = MetricsServer.Limits()
+        limits.idleTimeout = .seconds(60)
+        limits.connectionDeadline = .milliseconds(300)
+        try await withMetricsServer(DaemonMetrics(), limits: limits) { address in
+            let slow = try await offPool { try MetricsClient.connect(address, timeout: 20) }
+            defer { close(slow) }
+            let partial = Array("GET /metrics HTTP/1.1\r\n".utf8)
+            _ = partial.withUnsafeBytes { send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let rest = try await offPool { try MetricsClient.readToEnd(slow, address: address) }
+            #expect(rest.isEmpty)
+        }
+    }
+
     @Test("an address already in use fails at bind time with a one-line error")
     func busyAddress() async throws {
         let first = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: DaemonMetrics(),
