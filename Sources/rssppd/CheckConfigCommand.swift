@@ -2,6 +2,7 @@
 import ArgumentParser
 import RssppCore
 import RssppDaemon
+import RssppKernel
 
 /// `rssppd check-config [FILE]`: validates a configuration against this machine and explains it.
 struct CheckConfig: AsyncParsableCommand {
@@ -11,8 +12,10 @@ struct CheckConfig: AsyncParsableCommand {
         discussion: """
             Checks syntax, every key and value, and the machine: interfaces exist, cores exist \
             and are online, no core is claimed twice. Errors name FILE:LINE and the key; exit \
-            status 2. With --simulated, interfaces and cores are checked against the simulated \
-            machine of `rssppd run --simulate` instead.
+            status 2. Each interface's RSS indirection table is read (nothing is written): a \
+            device without one fails the check as `rssppd run` would. With --simulated, \
+            interfaces and cores are checked against the simulated machine of \
+            `rssppd run --simulate` instead.
             """)
 
     @Argument(help: "The file to check (default \(ConfigDefaults.path)).")
@@ -22,6 +25,17 @@ struct CheckConfig: AsyncParsableCommand {
     @Option(help: "With --simulated: cores of the simulated machine.")
     var simCores = 4
 
+    /// Reads the interface's RSS table (no write); its failure names the config line.
+    static func describeDevice(_ iface: InterfaceConfig) throws(RssppError) -> String {
+        do {
+            let device = try EthtoolDevice(interface: iface.name)
+            let s = device.original
+            return "device \(iface.name): RSS table of \(s.indirection.count) entries over \(s.rings) rx queues, written through \(device.path.rawValue) (\(device.pathReason))"
+        } catch {
+            throw RssppError(error.code, "\(iface.origin): interfaces.\(iface.name): \(error.message)")
+        }
+    }
+
     func run() async throws {
         do {
             let lines: [String]
@@ -29,6 +43,7 @@ struct CheckConfig: AsyncParsableCommand {
                 lines = try ConfigCheck.explain(path: file, host: SimulatedInventory(cores: simCores))
             } else {
                 lines = try ConfigCheck.explain(path: file, host: SysfsInventory())
+                    + (try DaemonConfig.load(path: file).interfaces.map(Self.describeDevice))
             }
             Console.out(lines.joined(separator: "\n") + "\n")
         } catch {

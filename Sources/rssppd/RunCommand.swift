@@ -214,6 +214,7 @@ struct KernelSoftnet: SoftnetSource {
 struct KernelResources {
     var devices: [ManagedDevice] = []
     var counters: [AttachedCounter] = []
+    var coreLoad: CoreLoadCounter?
 
     static func open(_ config: DaemonConfig, logger: Logger) throws(RssppError) -> KernelResources {
         guard geteuid() == 0 else {
@@ -221,17 +222,15 @@ struct KernelResources {
         }
         var out = KernelResources()
         do throws(RssppError) {
-            let coreLoad: CoreLoadCounter?
-            do {
-                coreLoad = try CoreLoadCounter()
-            } catch {
-                logger.warning("per-core NET_RX counters unavailable, using /proc/stat", metadata: ["error": "\(error.message)"])
-                coreLoad = nil
-            }
             // Phase 1, no change to the machine: open each device, attach each counter.
             var opened: [(InterfaceConfig, EthtoolDevice, IndirectionTable, AttachedCounter)] = []
             for iface in config.interfaces {
-                let device = try EthtoolDevice(interface: iface.name)
+                let device: EthtoolDevice
+                do {
+                    device = try EthtoolDevice(interface: iface.name)
+                } catch {
+                    throw RssppError(error.code, "\(iface.origin): interfaces.\(iface.name): \(error.message)")
+                }
                 let snapshot = device.original
                 let table = try IndirectionTable(entries: snapshot.indirection.map { Int($0) }, queueCount: snapshot.rings)
                 var options = CounterOptions(interface: iface.name)
@@ -257,6 +256,14 @@ struct KernelResources {
                 }
             }
             // Phase 3: queue maps, and the loops' view of each device.
+            let coreLoad: CoreLoadCounter?
+            do {
+                coreLoad = try CoreLoadCounter()
+                out.coreLoad = coreLoad
+            } catch {
+                logger.warning("per-core NET_RX counters unavailable, using /proc/stat", metadata: ["error": "\(error.message)"])
+                coreLoad = nil
+            }
             for (iface, device, table, counter) in opened {
                 let queueMap = try QueueIrqs.queueMap(interface: iface.name, queues: table.queueCount)
                 let managed = ManagedDevice(name: iface.name, source: KernelLoadSource(counter: counter, core: coreLoad, queueMap: queueMap),
@@ -275,8 +282,10 @@ struct KernelResources {
         return out
     }
 
+    /// Detaches everything (after the loops restored the tables).
     func close() {
         for c in counters { c.close() }
+        coreLoad?.close()
     }
 }
 
