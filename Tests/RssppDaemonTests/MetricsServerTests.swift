@@ -171,6 +171,36 @@ struct MetricsServerTests {
         }
     }
 
+    @Test("shutdown does not wait for a connected slow client", .timeLimit(.minutes(1)))
+    func shutdownWithSlowClient() async throws {
+        var limits = MetricsServer.Limits()
+        limits.idleTimeout = .seconds(60)
+        limits.connectionDeadline = .seconds(60)
+        let server = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: DaemonMetrics(),
+                                                  limits: limits, logger: LogCapture().logger)
+        let address = ListenAddress(host: "127.0.0.1", port: server.port)
+        let clock = ContinuousClock()
+        var stoppedAfter: Duration = .zero
+        let slow = try await offPool { try MetricsClient.connect(address, timeout: 30) }
+        defer { close(slow) }
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                // Half a request; a full scrape on another connection proves the first is being served.
+                let partial = Array("GET /metrics HTTP/1.1\r\n".utf8)
+                _ = partial.withUnsafeBytes { send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                #expect(try await offPool { try MetricsClient.get(address, timeout: 5) }.status == 200)
+                let start = clock.now
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+                stoppedAfter = clock.now - start
+            }
+        }
+        #expect(stoppedAfter < .seconds(10))
+        // The slow client sees its connection closed, without a reply.
+        #expect(try await offPool { try MetricsClient.readToEnd(slow, address: address) }.isEmpty)
+    }
+
     @Test("an address already in use fails at bind time with a one-line error")
     func busyAddress() async throws {
         let first = try await MetricsServer.bind(address: ListenAddress(host: "127.0.0.1", port: 0), metrics: DaemonMetrics(),
