@@ -7,6 +7,7 @@ packages=(
     clang llvm libbpf-dev libelf-dev zlib1g-dev libnl-genl-3-dev libnl-3-dev bpftool make pkg-config
     # tests: netns/veth, Debian's ethtool to cross-check, the QEMU guest with a real RSS NIC
     iproute2 ethtool busybox-static qemu-system-x86 cpio xz-utils kmod
+    gcc libc6-dev python3  # the guest's static C helpers (tests/guest) and its sender/verifier
     prometheus  # its promtool checks a real scrape of the daemon's /metrics (RssppDaemonTests)
 )
 missing=()
