@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "RssppDaemon",
             dependencies: [
-                "RssppCore", "RssppSim",
+                "RssppCore", "RssppSim", "RssppKernel",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

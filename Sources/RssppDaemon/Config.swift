@@ -3,6 +3,7 @@
 // their line, so every error names file:line and the key.
 import Logging
 import RssppCore
+import RssppKernel
 import Yams
 
 /// Where the daemon looks for its configuration unless told otherwise.

@@ -86,7 +86,7 @@ struct TableSet: ParsableCommand {
     func run() throws {
         try runReportingErrors { () throws(RssppError) in
             let (context, path) = try device.parsed()
-            let spec = try TableSpec.parse(table, readFile: readTextFile)
+            let spec = try TableSpec.parse(table, readFile: { path throws(RssppError) in try TextFile.read(path) })
             let dev = try EthtoolDevice(interface: interface, context: context, path: path)
             let before = dev.original
             let entries = try spec.table(size: before.indirection.count, rings: before.rings, interface: interface)
@@ -199,29 +199,6 @@ fileprivate func runReportingErrors(_ body: () throws(RssppError) -> Void) throw
         writeStderr("rssppd: \(error.message)\n")
         throw ExitCode(error.exitCode)
     }
-}
-
-/// Reads a whole text file for `table set file PATH`.
-fileprivate func readTextFile(_ path: String) throws(RssppError) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-        let e = errno
-        throw RssppError(.badFile, "\(path): cannot open (\(strerror(e).map { String(cString: $0) } ?? "errno \(e)"))")
-    }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw RssppError(.badFile, "\(path): cannot read (errno \(errno))")
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-        if bytes.count > 1 << 20 { throw RssppError(.badFile, "\(path): larger than 1 MiB, not a table") }
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Writes to fd 2 (the `stderr` global is not concurrency-safe in Swift 6).

@@ -9,7 +9,7 @@ import RssppTestKit
 @Suite struct IrqTests {
     func fixture(_ name: String) throws -> ProcInterrupts {
         let path = Fixtures.path(name, target: "RssppKernelTests")
-        return try ProcInterrupts(parsing: try IrqFiles.read(path), source: path)
+        return try ProcInterrupts(parsing: try TextFile.read(path), source: path)
     }
 
     @Test func parsesCapturedVirtio() throws {

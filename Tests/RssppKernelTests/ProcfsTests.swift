@@ -5,7 +5,7 @@ import RssppTestKit
 @testable import RssppKernel
 
 private func fixture(_ name: String) throws -> String {
-    try ProcFile.read(Fixtures.path(name, target: "RssppKernelTests"))
+    try TextFile.read(Fixtures.path(name, target: "RssppKernelTests"))
 }
 
 @Suite struct ProcfsTests {

@@ -72,30 +72,8 @@ public struct ProcStat: Sendable, Hashable {
 
     /// Reads and parses the live file.
     public static func read(path: String = "/proc/stat") throws(RssppError) -> ProcStat {
-        try ProcStat(parsing: try ProcFile.read(path), source: path)
+        try ProcStat(parsing: try TextFile.read(path), source: path)
     }
 }
 
 /// Reads small procfs files whole (their size is unknown until read).
-enum ProcFile {
-    static func read(_ path: String) throws(RssppError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            throw RssppError(e == ENOENT ? .notFound : .badFile, "\(path): \(String(cString: strerror(e)))")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RssppError(.badFile, "\(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}

@@ -44,7 +44,7 @@ public enum QueueIrqs {
         try EthtoolDevice.checkInterface(interface)
         var pairs = (try? netdevQueueIRQs(interface: interface)) ?? []
         var names: [Int: String] = [:]
-        let interrupts = try ProcInterrupts(parsing: try IrqFiles.read("\(procRoot)/interrupts"), source: "\(procRoot)/interrupts")
+        let interrupts = try ProcInterrupts(parsing: try TextFile.read("\(procRoot)/interrupts"), source: "\(procRoot)/interrupts")
         for l in interrupts.lines { names[l.irq] = l.name }
         if pairs.isEmpty {
             let naming = identity(interface: interface, sysRoot: sysRoot)
@@ -56,8 +56,8 @@ public enum QueueIrqs {
         var out: [QueueInterrupt] = []
         for (q, irq) in pairs {
             let dir = "\(procRoot)/irq/\(irq)"
-            let affinity = try CPUList.parse(try IrqFiles.read("\(dir)/smp_affinity_list"), source: "\(dir)/smp_affinity_list")
-            let effective = (try? IrqFiles.read("\(dir)/effective_affinity_list")).flatMap { try? CPUList.parse($0, source: dir) }
+            let affinity = try CPUList.parse(try TextFile.read("\(dir)/smp_affinity_list"), source: "\(dir)/smp_affinity_list")
+            let effective = (try? TextFile.read("\(dir)/effective_affinity_list")).flatMap { try? CPUList.parse($0, source: dir) }
             out.append(QueueInterrupt(queue: q, irq: irq, name: names[irq] ?? "", affinity: affinity, effective: effective))
         }
         return out.sorted { $0.queue < $1.queue }
@@ -103,7 +103,7 @@ public enum QueueIrqs {
     ///   returned list of a retry shows the rest).
     public static func pin(interface: String, cores: [Int], procRoot: String = "/proc") throws(RssppError) -> [AffinityChange] {
         guard !cores.isEmpty else { throw RssppError(.invalidArgument, "\(interface): no cores to pin queue interrupts to") }
-        let online = try CPUList.parse(try IrqFiles.read("/sys/devices/system/cpu/online"), source: "/sys/devices/system/cpu/online")
+        let online = try CPUList.parse(try TextFile.read("/sys/devices/system/cpu/online"), source: "/sys/devices/system/cpu/online")
         if let bad = cores.first(where: { !online.contains($0) }) {
             throw RssppError(.invalidArgument, "\(interface): CPU \(bad) is not online (online: \(CPUList.format(online)))")
         }
@@ -166,27 +166,6 @@ public enum NetdevNetlink {
 
 /// Small whole-file reads and writes for /proc and /sys.
 enum IrqFiles {
-    static func read(_ path: String) throws(RssppError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            throw RssppError(e == ENOENT ? .notFound : .badFile, "\(path): cannot read (\(describe(e)))")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RssppError(.badFile, "\(path): cannot read (\(describe(errno)))")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     static func write(_ path: String, _ text: String) throws(RssppError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else {

@@ -55,6 +55,6 @@ public struct SoftnetStat: Sendable, Hashable {
     }
 
     public static func read(path: String = "/proc/net/softnet_stat") throws(RssppError) -> SoftnetStat {
-        try SoftnetStat(parsing: try ProcFile.read(path), source: path)
+        try SoftnetStat(parsing: try TextFile.read(path), source: path)
     }
 }
