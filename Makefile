@@ -16,11 +16,18 @@ DEB_VERSION ?=
 DEB_FROM ?= $(CURDIR)
 
 deb:
-	rm -rf $(DEB_SRC) && mkdir -p $(DEB_SRC)
-	cd $(DEB_FROM) && git ls-files -z --cached --others --exclude-standard \
-	  | tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(DEB_SRC)
-	if [ -f $(DEB_FROM)/Package.resolved ]; then cp -p $(DEB_FROM)/Package.resolved $(DEB_SRC)/; fi
+	mkdir -p $(DEB_SRC)
+	# Copy the checkout in place: unchanged files keep their inode and mtime, which is what
+	# SwiftPM's build database compares, so only what changed is rebuilt.
+	cd $(DEB_FROM) && { git ls-files -z --cached --others --exclude-standard; \
+	  [ ! -f Package.resolved ] || printf 'Package.resolved\0'; } | LC_ALL=C sort -zu > $(DEB_DIR)/files.lst
+	cd $(DEB_FROM) && tar --null --files-from=$(DEB_DIR)/files.lst --ignore-failed-read -cf - 2>/dev/null \
+	  | tar -x --overwrite -f - -C $(DEB_SRC)
+	# Drop files the checkout no longer has (bpf/.output and debian/ are rebuilt below).
+	cd $(DEB_SRC) && find . -path ./debian -prune -o -path ./bpf/.output -prune -o -type f -print0 \
+	  | sed -z 's|^\./||' | LC_ALL=C sort -z | LC_ALL=C comm -z -23 - $(DEB_DIR)/files.lst | xargs -0r rm -f
 	cp -a packaging/. $(DEB_SRC)/packaging/
+	rm -rf $(DEB_SRC)/debian
 	cp -a packaging/debian $(DEB_SRC)/debian
 	if [ -n "$(DEB_VERSION)" ]; then \
 	  { printf 'rssppd (%s) unstable; urgency=medium\n\n  * Rebuild of the same tree with version %s.\n\n -- %s  %s\n\n' \
@@ -28,7 +35,7 @@ deb:
 	      "$$(date -R)"; cat packaging/debian/changelog; } > $(DEB_SRC)/debian/changelog; \
 	fi
 	rm -f $(DEB_DIR)/rssppd_*.deb $(DEB_DIR)/rssppd-dbgsym_*.deb
-	cd $(DEB_SRC) && SWIFT_SCRATCH=$(DEB_DIR)/swift dpkg-buildpackage -us -uc -b
+	cd $(DEB_SRC) && SWIFT_SCRATCH=$(DEB_DIR)/swift dpkg-buildpackage -us -uc -b --no-pre-clean
 	ls -l $(DEB_DIR)/rssppd_*.deb
 
 .PHONY: deb
