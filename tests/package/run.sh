@@ -99,6 +99,7 @@ check "exposure score <= 2.5" awk -v s="${score:-10}" 'BEGIN { exit !(s <= 2.5) 
 check "unit enabled (multi-user.target.wants)" test -L /etc/systemd/system/multi-user.target.wants/rssppd.service
 check "postinst never starts the unit on install" bash -c \
     "! grep -Eq 'deb-systemd-invoke (start|restart)' /var/lib/dpkg/info/rssppd.postinst"
+check "prerm stops the unit on remove" grep -q 'deb-systemd-invoke stop rssppd.service' /var/lib/dpkg/info/rssppd.prerm
 
 # 5. Upgrade to a second build with a bumped version: a local edit of the conffile survives.
 edit="# local edit by tests/package/run.sh $$"
