@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: setup, build, unit and privileged tests, guest tests.
-set -euo pipefail
+# The whole test suite, as CI runs it (as root): setup, build, unit and privileged tests,
+# the Debian package, then the QEMU guests with a real RSS NIC. Every stage runs even if an
+# earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
-bash tests/setup.sh
-make -C bpf          # BPF objects, embedded by Sources/CRssppBPF (#embed)
-swift build --build-tests
-swift test --skip-build
-bash tests/guest/run.sh   # the real RSS NIC: QEMU guests on Linux 6.1 (ioctl) and 7.3 (netlink)
+bash tests/setup.sh || exit 1
+make -C bpf || exit 1          # BPF objects, embedded by Sources/CRssppBPF (#embed)
+swift build --build-tests || exit 1
+
+failed=()
+swift test --skip-build || failed+=("swift test")
+bash tests/package/run.sh || failed+=("package")
+# The guest runs the release binary the package build made (same flags, saves a second
+# cold release build); without it, run.sh builds its own.
+bin="$PWD/.build-deb/swift/release/rssppd"
+if [ -x "$bin" ]; then export RSSPPD_BIN="$bin"; fi
+bash tests/guest/run.sh || failed+=("guest")
+
+if ((${#failed[@]})); then
+    echo "run-all: failed stages: ${failed[*]}" >&2
+    exit 1
+fi
+echo "run-all: every stage passed"

@@ -8,6 +8,7 @@ packages=(
     # tests: netns/veth, Debian's ethtool to cross-check, the QEMU guest with a real RSS NIC
     iproute2 ethtool busybox-static qemu-system-x86 cpio xz-utils kmod
     gcc libc6-dev python3  # the guest's static C helpers (tests/guest) and its sender/verifier
+    debhelper scdoc lintian  # the Debian package (tests/package)
     prometheus  # its promtool checks a real scrape of the daemon's /metrics (RssppDaemonTests)
 )
 missing=()
