@@ -20,6 +20,7 @@ struct BalanceBench: AsyncParsableCommand {
     @Option(help: "Warm-up excluded from statistics, seconds.") var warmup = 1.0
     @Option(help: "Epoch (fixed), seconds.") var epoch = 0.1
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "Nominal flow lifetime, seconds (how long a flow's packets are spread over).") var flowLifetime = 1.0
     @Flag(help: "Run the bursty variant (each flow's rate ±50% between 100 ms periods).") var bursty = false
     @Option(help: "Read the flow-length histogram from this file instead of the embedded campus mix.") var flowLengths: String?
 
@@ -51,6 +52,7 @@ struct BalanceBench: AsyncParsableCommand {
                     // comparable in cost (at most 10x).
                     s.duration = warmup + (duration - warmup) * Swift.min(10, Swift.max(1, 1e6 / rate))
                     s.warmup = warmup
+                    s.flowLifetime = flowLifetime
                     s.settings.minInterval = epoch
                     s.settings.maxInterval = epoch
                     s.settings.maxQueues = n
