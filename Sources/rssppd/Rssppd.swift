@@ -36,14 +36,3 @@ struct Rssppd: AsyncParsableCommand {
 enum RssppdVersion {
     static let string = "0.1.0"
 }
-
-/// Writes to fd 2 directly: Foundation's `stderr` global is not concurrency-safe in Swift 6.
-func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }  // trap-ok: non-empty buffer
-        if n <= 0 { return }
-        offset += n
-    }
-}

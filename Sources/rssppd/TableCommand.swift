@@ -196,22 +196,7 @@ fileprivate func runReportingErrors(_ body: () throws(RssppError) -> Void) throw
     do {
         try body()
     } catch {
-        writeStderr("rssppd: \(error.message)\n")
+        writeStandardError("rssppd: \(error.message)\n")
         throw ExitCode(error.exitCode)
-    }
-}
-
-/// Writes to fd 2 (the `stderr` global is not concurrency-safe in Swift 6).
-fileprivate func writeStderr(_ s: String) { writeFD(2, s) }
-
-/// Writes a whole string to a descriptor, unbuffered.
-fileprivate func writeFD(_ fd: Int32, _ s: String) {
-    let bytes = Array(s.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return }
-        off += n
     }
 }

@@ -172,18 +172,3 @@ private func jsonString(_ s: String) -> String {
     }
     return out + "\""
 }
-
-/// Writes to a file descriptor directly (the C stdio globals are not concurrency-safe in Swift 6).
-private func writeFD(_ fd: Int32, _ s: String) {
-    let bytes = Array(s.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeBytes { buf -> Int in
-            guard let base = buf.baseAddress else { return 0 }
-            return write(fd, base + off, buf.count - off)
-        }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        off += n
-    }
-}
