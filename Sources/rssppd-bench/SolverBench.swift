@@ -115,7 +115,7 @@ private struct SkewedLoad {
 
     init(entries: Int, cores: Int, meanLoad: Double, skew: Double, seed: UInt64) {
         rng = BenchRandom(seed: seed)
-        var raw = (1...entries).map { 1 / BenchMath.pow(Double($0), skew) }
+        var raw = (1...entries).map { 1 / pow(Double($0), skew) }
         raw.shuffle(using: &rng)
         capacity = 1_000_000
         let scale = meanLoad * capacity * Double(cores) / raw.reduce(0, +)
@@ -154,32 +154,6 @@ private struct BenchRandom: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-private enum BenchMath {
-    /// x^y for x > 0 without Foundation (integer part by squaring, fraction by square roots).
-    static func pow(_ x: Double, _ y: Double) -> Double {
-        var result = 1.0
-        var n = Int(y.rounded(.down))
-        var e = y - Double(n)
-        var base = x
-        while n > 0 {
-            if n & 1 == 1 { result *= base }
-            base *= base
-            n >>= 1
-        }
-        var root = x
-        var bit = 0.5
-        while e > 1e-12, bit > 1e-12 {
-            root = root.squareRoot()
-            if e >= bit {
-                result *= root
-                e -= bit
-            }
-            bit /= 2
-        }
-        return result
     }
 }
 

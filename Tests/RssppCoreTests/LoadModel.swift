@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Glibc
 import RssppCore
 
 /// SplitMix64: a tiny, fixed-seed generator so every test run sees the same numbers.
@@ -66,34 +67,6 @@ struct LoadModel {
         for b in 0..<table.size { out[table[b]] += rates[b] }
         return out
     }
-}
-
-/// x^y for positive x without Foundation.
-func pow(_ x: Double, _ y: Double) -> Double {
-    // exp(y * ln x) via repeated square roots would be overkill: use the binary logarithm.
-    var result = 1.0
-    var base = x
-    var e = y
-    // integer part
-    var n = Int(e.rounded(.down))
-    e -= Double(n)
-    while n > 0 {
-        if n & 1 == 1 { result *= base }
-        base *= base
-        n >>= 1
-    }
-    // fractional part by bits: x^(1/2), x^(1/4), ...
-    var root = x
-    var bit = 0.5
-    while e > 1e-12, bit > 1e-12 {
-        root = root.squareRoot()
-        if e >= bit {
-            result *= root
-            e -= bit
-        }
-        bit /= 2
-    }
-    return result
 }
 
 /// One epoch of a closed loop: what the policy saw and what it decided.
