@@ -43,6 +43,11 @@ func populatedMetrics() async throws -> DaemonMetrics {
     return metrics
 }
 
+/// How long a test client waits for a reply before failing. Generous: `swift test` runs the
+/// suites in parallel on a 2-core CI machine, and a busy cooperative pool delays the server's
+/// connection task by seconds. The timeout only bounds a failure; passing tests never wait it out.
+let replyTimeout = 60.0
+
 /// Runs a blocking call (the socket client) on its own thread, so it does not hold one of the
 /// few cooperative threads the server under test needs.
 func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -63,7 +68,7 @@ struct MetricsServerTests {
     func getMetrics() async throws {
         let metrics = try await populatedMetrics()
         try await withMetricsServer(metrics) { address in
-            let reply = try await offPool { try MetricsClient.get(address) }
+            let reply = try await offPool { try MetricsClient.get(address, timeout: replyTimeout) }
             #expect(reply.status == 200)
             #expect(reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = reply.text
@@ -86,25 +91,30 @@ struct MetricsServerTests {
     func promtool() async throws {
         let metrics = try await populatedMetrics()
         try await withMetricsServer(metrics) { address in
-            let reply = try await offPool { try MetricsClient.get(address) }
+            let reply = try await offPool { try MetricsClient.get(address, timeout: replyTimeout) }
             #expect(reply.status == 200)
             let tool = "/usr/bin/promtool"
             try #require(FileManager.default.isExecutableFile(atPath: tool),
                          "promtool not installed (tests/setup.sh installs Debian's prometheus package)")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = ["check", "metrics"]
-            let input = Pipe()
-            let output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            try input.fileHandleForWriting.write(contentsOf: Data(reply.body))
-            try input.fileHandleForWriting.close()
-            let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool: \(said)")
+            let body = Data(reply.body)
+            // promtool blocks while it runs: keep it off the cooperative pool the server needs.
+            let (status, said) = try await offPool { () throws -> (Int32, String) in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: tool)
+                process.arguments = ["check", "metrics"]
+                let input = Pipe()
+                let output = Pipe()
+                process.standardInput = input
+                process.standardOutput = output
+                process.standardError = output
+                try process.run()
+                try input.fileHandleForWriting.write(contentsOf: body)
+                try input.fileHandleForWriting.close()
+                let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (process.terminationStatus, said)
+            }
+            #expect(status == 0, "promtool: \(said)")
             #expect(said.isEmpty, "promtool: \(said)")
         }
     }
@@ -113,12 +123,12 @@ struct MetricsServerTests {
     func methodsAndPaths() async throws {
         try await withMetricsServer(DaemonMetrics()) { address in
             let post = try await offPool { try MetricsClient.parse(MetricsClient.exchange(address, Array(
-                "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".utf8)), from: address) }
+                "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".utf8), timeout: replyTimeout), from: address) }
             #expect(post.status == 405)
             #expect(post.header("Allow") == "GET")
-            let other = try await offPool { try MetricsClient.get(address, path: "/") }
+            let other = try await offPool { try MetricsClient.get(address, path: "/", timeout: replyTimeout) }
             #expect(other.status == 404)
-            let query = try await offPool { try MetricsClient.get(address, path: "/metrics?x=1") }
+            let query = try await offPool { try MetricsClient.get(address, path: "/metrics?x=1", timeout: replyTimeout) }
             #expect(query.status == 200)
         }
     }
@@ -128,11 +138,11 @@ struct MetricsServerTests {
         try await withMetricsServer(DaemonMetrics()) { address in
             let big = String(repeating: "a", count: 16 * 1024)
             let header = try await offPool { try MetricsClient.parse(MetricsClient.exchange(address, Array(
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(big)\r\n\r\n".utf8)), from: address) }
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(big)\r\n\r\n".utf8), timeout: replyTimeout), from: address) }
             #expect(header.status == 431)
             let body = String(repeating: "b", count: 4096)
             let bodyReply = try await offPool { try MetricsClient.parse(MetricsClient.exchange(address, Array(
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n\(body)".utf8)), from: address) }
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n\(body)".utf8), timeout: replyTimeout), from: address) }
             #expect(bodyReply.status == 413)
         }
     }
@@ -148,7 +158,7 @@ struct MetricsServerTests {
             let partial = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)
             _ = partial.withUnsafeBytes { send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             // Meanwhile a full scrape is served.
-            let fast = try await offPool { try MetricsClient.get(address, timeout: 2) }
+            let fast = try await offPool { try MetricsClient.get(address, timeout: replyTimeout) }
             #expect(fast.status == 200)
             // The slow connection is closed by the server (EOF, no reply) after the idle timeout.
             let rest = try await offPool { try MetricsClient.readToEnd(slow, address: address) }
@@ -189,7 +199,7 @@ struct MetricsServerTests {
                 // Half a request; a full scrape on another connection proves the first is being served.
                 let partial = Array("GET /metrics HTTP/1.1\r\n".utf8)
                 _ = partial.withUnsafeBytes { send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                #expect(try await offPool { try MetricsClient.get(address, timeout: 5) }.status == 200)
+                #expect(try await offPool { try MetricsClient.get(address, timeout: replyTimeout) }.status == 200)
                 let start = clock.now
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
