@@ -45,13 +45,29 @@ public struct Reloader: Sendable {
 /// Reloads the configuration on SIGHUP until graceful shutdown.
 public struct ReloadService: Service {
     let reloader: Reloader
+    let notifier: SystemdNotifier?
+    let signals: UnixSignalsSequence
 
-    public init(reloader: Reloader) { self.reloader = reloader }
+    /// Traps SIGHUP now, so that a reload asked for as soon as the daemon reports ready (or
+    /// at any point after this returns) is never the signal's default action, termination.
+    /// - Parameter notifier: told RELOADING=1, then READY=1 (systemd's `Type=notify`).
+    public static func trappingSIGHUP(reloader: Reloader, notifier: SystemdNotifier? = nil) async -> ReloadService {
+        ReloadService(reloader: reloader, notifier: notifier, signals: await UnixSignalsSequence(trapping: .sighup))
+    }
+
+    private init(reloader: Reloader, notifier: SystemdNotifier?, signals: UnixSignalsSequence) {
+        self.reloader = reloader
+        self.notifier = notifier
+        self.signals = signals
+    }
 
     public func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            reloader.reload()
+            if let notifier {
+                _ = notifier.reloading({ reloader.reload() }, logger: reloader.logger)
+            } else {
+                reloader.reload()
+            }
         }
     }
 }

@@ -16,6 +16,10 @@ struct CheckConfig: AsyncParsableCommand {
             device without one fails the check as `rssppd run` would. With --simulated, \
             interfaces and cores are checked against the simulated machine of \
             `rssppd run --simulate` instead.
+            With --exec-condition the exit status follows systemd's ExecCondition= protocol, \
+            for the unit to skip a start with nothing to do instead of failing: 0 when the file \
+            is valid and names an interface, 1 when it is valid and names none (the start is \
+            skipped), 255 when it is invalid (the start fails).
             """)
 
     @Argument(help: "The file to check (default \(ConfigDefaults.path)).")
@@ -24,6 +28,8 @@ struct CheckConfig: AsyncParsableCommand {
     var simulated = false
     @Option(help: "With --simulated: cores of the simulated machine.")
     var simCores = 4
+    @Flag(help: "Exit 0 (valid, interfaces to manage), 1 (valid, none) or 255 (invalid), for systemd's ExecCondition=.")
+    var execCondition = false
 
     /// Reads the interface's RSS table (no write); its failure names the config line.
     static func describeDevice(_ iface: InterfaceConfig) throws(RssppError) -> String {
@@ -46,9 +52,13 @@ struct CheckConfig: AsyncParsableCommand {
                     + (try DaemonConfig.load(path: file).interfaces.map(Self.describeDevice))
             }
             Console.out(lines.joined(separator: "\n") + "\n")
-        } catch {
+            if execCondition, try DaemonConfig.load(path: file).interfaces.isEmpty {
+                Console.out("\(file): no interface configured, so rssppd is not started; add one and start it again\n")
+                throw ExitCode(1)
+            }
+        } catch let error as RssppError {
             Console.err("rssppd check-config: \(error.message)\n")
-            throw ExitCode(error.exitCode)
+            throw ExitCode(execCondition ? 255 : error.exitCode)
         }
     }
 }

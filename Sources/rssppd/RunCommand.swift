@@ -133,7 +133,7 @@ struct Run: AsyncParsableCommand {
             devices = k.devices
             kernel = k
         }
-        defer { kernel?.close() }
+        defer { kernel?.close(logger: logger) }
 
         // 3. The metrics socket: a busy address fails here, before the first epoch.
         let softnet: (any SoftnetSource)? = simulate ? nil : KernelSoftnet()
@@ -154,10 +154,18 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: CountedLoop(loop: loop, counter: loopsDone, stopGroupWhenAllDone: epochs != nil),
                                   successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
+        // Under systemd (Type=notify): READY=1 once the group runs, RELOADING=1/READY=1 around
+        // SIGHUP reloads, STOPPING=1 at shutdown. Listed last, so it is the first one told.
+        let notifier = getenv("NOTIFY_SOCKET").flatMap { SystemdNotifier(path: String(cString: $0)) }
         if let loader {
             let reloader = Reloader(loader: loader, store: store, metrics: metrics, logger: logger,
                                     onReload: { logLevel.current = $0.logLevel })
-            services.append(.init(service: ReloadService(reloader: reloader)))
+            services.append(.init(service: await ReloadService.trappingSIGHUP(reloader: reloader, notifier: notifier)))
+        }
+        if let notifier {
+            let status = "\(mode): \(devices.map(\.name).joined(separator: ", ")); metrics on \(daemonConfig.metricsAddress.host):\(server.port)"
+            services.append(.init(service: SystemdNotifyService(notifier: notifier, status: status, logger: logger),
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(5)
@@ -215,6 +223,8 @@ struct KernelResources {
     var devices: [ManagedDevice] = []
     var counters: [AttachedCounter] = []
     var coreLoad: CoreLoadCounter?
+    /// IRQ affinities changed by irq-pinning, per interface, put back by `close`.
+    var pinned: [(interface: String, changes: [AffinityChange])] = []
 
     static func open(_ config: DaemonConfig, logger: Logger) throws(RssppError) -> KernelResources {
         guard geteuid() == 0 else {
@@ -247,7 +257,9 @@ struct KernelResources {
             // Phase 2: IRQ pinning where asked (it changes queue -> CPU, so before the queue maps).
             for (iface, _, _, _) in opened where iface.irqPinning {
                 guard let cores = iface.cores else { continue }
-                for change in try QueueIrqs.pin(interface: iface.name, cores: cores.cpus) {
+                let changes = try QueueIrqs.pin(interface: iface.name, cores: cores.cpus)
+                out.pinned.append((iface.name, changes))
+                for change in changes {
                     logger.info("queue interrupt pinned", metadata: [
                         "nic.ifname": "\(iface.name)", "nic.queue": "\(change.queue)", "irq": "\(change.irq)",
                         "irq.cpus_before": "\(change.before.map(String.init).joined(separator: ","))",
@@ -276,16 +288,26 @@ struct KernelResources {
                 ])
             }
         } catch {
-            out.close()
+            out.close(logger: logger)
             throw error
         }
         return out
     }
 
-    /// Detaches everything (after the loops restored the tables).
-    func close() {
+    /// Detaches everything and puts pinned IRQs back where they were (after the loops restored
+    /// the tables).
+    func close(logger: Logger) {
         for c in counters { c.close() }
         coreLoad?.close()
+        for (interface, changes) in pinned.reversed() where !changes.isEmpty {
+            let failures = QueueIrqs.unpin(changes)
+            for f in failures {
+                logger.error("queue interrupt affinity not restored", metadata: ["nic.ifname": "\(interface)", "error": "\(f.message)"])
+            }
+            logger.info("queue interrupt affinity restored", metadata: [
+                "nic.ifname": "\(interface)", "irqs": "\(changes.count - failures.count) of \(changes.count)",
+            ])
+        }
     }
 }
 

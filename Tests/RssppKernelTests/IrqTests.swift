@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Testing
 import RssppCore
 import RssppTestKit
@@ -86,6 +87,26 @@ import RssppTestKit
             AffinityChange(queue: 2, irq: 29, before: [3], after: [0]),
         ])
         #expect(QueueIrqs.pinPlan(qs, cores: []).isEmpty)
+    }
+
+    @Test func unpinWritesBackWhatPinFoundAndReportsWhatItCannot() throws {
+        let root = NSTemporaryDirectory() + "rssppd-irq-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for irq in [27, 29] {
+            try FileManager.default.createDirectory(atPath: "\(root)/irq/\(irq)", withIntermediateDirectories: true)
+        }
+        try "2\n".write(toFile: "\(root)/irq/27/smp_affinity_list", atomically: false, encoding: .utf8)
+        try "0\n".write(toFile: "\(root)/irq/29/smp_affinity_list", atomically: false, encoding: .utf8)
+        let changes = [
+            AffinityChange(queue: 1, irq: 27, before: [0, 1, 2, 3], after: [2]),
+            AffinityChange(queue: 2, irq: 29, before: [3], after: [0]),
+            AffinityChange(queue: 3, irq: 31, before: [1], after: [3]),  // its IRQ went away
+        ]
+        let failures = QueueIrqs.unpin(changes, procRoot: root)
+        #expect(try String(contentsOfFile: "\(root)/irq/27/smp_affinity_list", encoding: .utf8) == "0-3\n")
+        #expect(try String(contentsOfFile: "\(root)/irq/29/smp_affinity_list", encoding: .utf8) == "3\n")
+        #expect(failures.count == 1)
+        #expect(failures.first?.message.contains("irq/31/smp_affinity_list") == true)
     }
 
     @Test func netdevQueueToIrqJoin() throws {

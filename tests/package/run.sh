@@ -80,6 +80,13 @@ else
 fi
 check "rssppd --version prints $upstream" bash -c "rssppd --version | grep -qx '$upstream'"
 check "rssppd check-config /etc/rssppd/rssppd.conf" rssppd check-config /etc/rssppd/rssppd.conf
+# The unit's ExecCondition: the shipped file names no interface -> 1 (skip the start, no
+# failure); a broken file -> 255 (the start fails).
+check "ExecCondition skips the start for the shipped file (exit 1)" bash -c \
+    "rssppd check-config --exec-condition /etc/rssppd/rssppd.conf >/dev/null; test \$? -eq 1"
+printf 'interfaces: [\n' >"$work/broken.conf"
+check "ExecCondition fails the start for a broken file (exit 255)" bash -c \
+    "rssppd check-config --exec-condition '$work/broken.conf' 2>/dev/null; test \$? -eq 255"
 check "man -l rssppd.8 renders" bash -c \
     "man -l /usr/share/man/man8/rssppd.8.gz 2>/dev/null | grep -q 'load-aware receive side scaling'"
 check "man -l rssppd.conf.5 renders" bash -c \

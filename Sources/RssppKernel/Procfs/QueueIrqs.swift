@@ -97,10 +97,11 @@ public enum QueueIrqs {
         }
     }
 
-    /// Pins queue IRQs one-to-one to `cores` (queue i -> cores[i % n]) and returns what changed.
+    /// Pins queue IRQs one-to-one to `cores` (queue i -> cores[i % n]) and returns what changed,
+    /// so that `unpin` can put it back.
     /// - Throws: `.invalidArgument` for an empty or offline core list, `.permissionDenied` /
-    ///   `.kernel` naming the IRQ that could not be moved (IRQs before it stay moved: the
-    ///   returned list of a retry shows the rest).
+    ///   `.kernel` naming the IRQ that could not be moved; the IRQs moved before it are moved
+    ///   back first, so a failure changes nothing.
     public static func pin(interface: String, cores: [Int], procRoot: String = "/proc") throws(RssppError) -> [AffinityChange] {
         guard !cores.isEmpty else { throw RssppError(.invalidArgument, "\(interface): no cores to pin queue interrupts to") }
         let online = try CPUList.parse(try TextFile.read("/sys/devices/system/cpu/online"), source: "/sys/devices/system/cpu/online")
@@ -108,10 +109,30 @@ public enum QueueIrqs {
             throw RssppError(.invalidArgument, "\(interface): CPU \(bad) is not online (online: \(CPUList.format(online)))")
         }
         let plan = pinPlan(try discover(interface: interface, procRoot: procRoot), cores: cores)
-        for c in plan {
-            try IrqFiles.write("\(procRoot)/irq/\(c.irq)/smp_affinity_list", CPUList.format(c.after) + "\n")
+        for (i, c) in plan.enumerated() {
+            do {
+                try IrqFiles.write("\(procRoot)/irq/\(c.irq)/smp_affinity_list", CPUList.format(c.after) + "\n")
+            } catch {
+                _ = unpin(Array(plan[..<i]), procRoot: procRoot)
+                throw error
+            }
         }
         return plan
+    }
+
+    /// Puts back the affinity each change found (the reverse of `pin`), newest first.
+    /// - Returns: one error per IRQ that could not be restored (an IRQ that disappeared with its
+    ///   device, a CPU that went offline); the others are restored regardless.
+    public static func unpin(_ changes: [AffinityChange], procRoot: String = "/proc") -> [RssppError] {
+        var failures: [RssppError] = []
+        for c in changes.reversed() {
+            do {
+                try IrqFiles.write("\(procRoot)/irq/\(c.irq)/smp_affinity_list", CPUList.format(c.before) + "\n")
+            } catch {
+                failures.append(error)
+            }
+        }
+        return failures
     }
 
     // MARK: netdev family
