@@ -146,7 +146,8 @@ public struct EpochLoop: Service {
                 guard await backOff(requested) else { break epochs }
                 continue epochs
             }
-            m.readTime.record(max(0, (clock.now - started).seconds - requested))
+            let readSeconds = max(0, (clock.now - started).seconds - requested)
+            m.readTime.record(readSeconds)
 
             // 2. Pick up a reloaded configuration.
             let now = store.current
@@ -197,14 +198,19 @@ public struct EpochLoop: Service {
                 logger.warning("sample does not fit the table, epoch skipped", metadata: ["error": "\(error.message)"])
                 continue epochs
             }
-            m.solverTime.record((clock.now - solveStart).seconds)
+            let solveSeconds = (clock.now - solveStart).seconds
+            m.solverTime.record(solveSeconds)
             let moves = plan.changedBuckets(from: table)
 
             // 5. Write.
             var written = false
+            var writeSeconds: Double?
             if moves > 0 && !options.dryRun {
                 do {
+                    let writeStart = clock.now
                     try await sink.apply(plan.table)
+                    writeSeconds = (clock.now - writeStart).seconds
+                    m.writeTime.record(writeSeconds ?? 0)
                     m.writes.increment()
                     written = true
                     table = plan.table
@@ -233,12 +239,15 @@ public struct EpochLoop: Service {
             epoch += 1
             m.record(table: options.dryRun ? plan.table : table, activeQueues: active, moves: moves, interval: interval)
             let level: Logger.Level = options.logEveryEpoch || moves > 0 ? .info : .debug
-            logger.log(level: level, "epoch", metadata: [
+            var fields: Logger.Metadata = [
                 "epoch.index": "\(epoch)", "epoch.seconds": "\(requested)",
                 "epoch.imbalance": "\(Self.format(imbalance))", "epoch.moves": "\(moves)",
                 "epoch.cores": "\(active.count)", "epoch.written": "\(written)",
                 "epoch.predicted_imbalance": "\(Self.format(plan.predictedImbalance))",
-            ])
+                "epoch.read_us": "\(Self.micros(readSeconds))", "epoch.solve_us": "\(Self.micros(solveSeconds))",
+            ]
+            if let writeSeconds { fields["epoch.write_us"] = "\(Self.micros(writeSeconds))" }
+            logger.log(level: level, "epoch", metadata: fields)
             observer?(EpochReport(interface: device.name, epoch: epoch, interval: requested, imbalance: imbalance,
                                   moves: moves, written: written, table: plan.table, activeQueues: active))
             if let limit = options.maxEpochs, epoch >= limit { break epochs }
@@ -271,6 +280,9 @@ public struct EpochLoop: Service {
         let scaled = (x * 1000).rounded() / 1000
         return "\(scaled)"
     }
+
+    /// Whole microseconds, for the per-epoch cost fields of the log line.
+    static func micros(_ seconds: Double) -> Int { seconds.isFinite ? Int((seconds * 1e6).rounded()) : -1 }
 }
 
 extension Duration {

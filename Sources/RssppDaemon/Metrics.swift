@@ -19,6 +19,9 @@ public final class DaemonMetrics: Sendable {
     static let solverBuckets: [Double] = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1]
     /// Counter read time buckets, seconds (10 µs … 100 ms).
     static let readBuckets: [Double] = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 0.1]
+    /// Table write time buckets, seconds (50 µs … 1 s): a netlink or ioctl round trip plus the
+    /// driver's update, and the read-back.
+    static let writeBuckets: [Double] = [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 1]
 
     private struct SoftnetState {
         var last: [Int: (dropped: UInt64, squeezed: UInt64)] = [:]
@@ -93,6 +96,7 @@ public final class InterfaceMetrics: Sendable {
     let coresInUse: Gauge
     let solverTime: ValueHistogram
     let readTime: ValueHistogram
+    let writeTime: ValueHistogram
     let info: Mutex<Gauge>
     let registry: PrometheusCollectorRegistry
 
@@ -139,6 +143,8 @@ public final class InterfaceMetrics: Sendable {
                                                  help: "Time the balancing policy took per epoch.")
         readTime = registry.histogram( "rsspp_sample_read_seconds", labels: [i], buckets: DaemonMetrics.readBuckets,
                                                help: "Time to read the counters at the end of an epoch, beyond the epoch itself.")
+        writeTime = registry.histogram( "rsspp_table_write_seconds", labels: [i], buckets: DaemonMetrics.writeBuckets,
+                                        help: "Time to write a new indirection table and read it back to check it.")
         info = Mutex(Self.makeInfo(registry, name: name, policy: policy, mode: mode))
     }
 

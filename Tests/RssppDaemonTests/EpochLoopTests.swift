@@ -175,6 +175,8 @@ struct EpochLoopTests {
         let text = String(decoding: metrics.render(), as: UTF8.self)
         #expect(text.contains("rsspp_table_writes_total{interface=\"fake0\"}"))
         #expect(!text.contains("rsspp_table_writes_total{interface=\"fake0\"} 0\n"))
+        // Every balancing write is timed; the restore at shutdown is not an epoch's write.
+        #expect(text.contains("rsspp_table_write_seconds_count{interface=\"fake0\"} \(applied.count - 1)\n"))
         #expect(text.contains("rsspp_interface_info{interface=\"fake0\",policy=\"rsspp\",mode=\"write\"} 1"))
     }
 

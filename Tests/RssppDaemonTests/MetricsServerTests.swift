@@ -77,6 +77,7 @@ struct MetricsServerTests {
                            "rsspp_bucket_moves_total", "rsspp_epoch_moves", "rsspp_table_writes_total",
                            "rsspp_table_write_failures_total", "rsspp_external_table_changes_total",
                            "rsspp_epoch_seconds", "rsspp_solver_seconds_bucket", "rsspp_sample_read_seconds_bucket",
+                           "rsspp_table_write_seconds_bucket",
                            "rsspp_softnet_drops_total", "rsspp_softnet_squeezes_total", "rsspp_cores_in_use",
                            "rsspp_interface_info", "rsspp_config_reloads_total", "rsspp_epochs_total"] {
                 #expect(text.contains("\n\(family){") || text.hasPrefix("\(family){"), "missing \(family)")
