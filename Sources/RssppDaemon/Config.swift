@@ -114,6 +114,9 @@ public struct InterfaceConfig: Sendable, Hashable {
     /// Target load, imbalance threshold, epoch bounds and autoscaling (cores = queues).
     public var settings = BalancerSettings()
     public var hashSource: HashSourceSetting = .auto
+    /// What a queue's load is measured as: the serving core's NET_RX time, or its share of the
+    /// interface's packets (`LoadSignal.packetShares`).
+    public var load: LoadSignal = .cpu
     /// Write back the table found at start-up when the daemon stops.
     public var restoreOnExit = true
     /// Pin each queue's IRQ to its core.
@@ -177,7 +180,7 @@ public struct DaemonConfig: Sendable, Hashable {
     static let topKeys: Set<String> = ["log-level", "metrics-address", "interfaces"]
     static let interfaceKeys: Set<String> = [
         "cores", "policy", "target-load", "imbalance-threshold", "epoch-min", "epoch-max",
-        "autoscale", "min-cores", "max-cores", "hash-source", "restore-on-exit", "irq-pinning",
+        "autoscale", "min-cores", "max-cores", "hash-source", "load", "restore-on-exit", "irq-pinning",
     ]
 
     private static func parseInterface(name: String, _ node: ConfigNode) throws(RssppError) -> InterfaceConfig {
@@ -205,12 +208,25 @@ public struct DaemonConfig: Sendable, Hashable {
             }
             cfg.hashSource = source
         }
+        if let v = keys["load"] {
+            let text = try v.string()
+            guard let signal = LoadSignal(rawValue: text) else {
+                throw v.error("unknown load signal '\(text)' (known: \(LoadSignal.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            cfg.load = signal
+        }
         if let v = keys["restore-on-exit"] { cfg.restoreOnExit = try v.bool() }
         if let v = keys["irq-pinning"] { cfg.irqPinning = try v.bool() }
         // Cross-key checks, reported at the later key of the pair.
         if cfg.settings.maxInterval < cfg.settings.minInterval {
             throw (keys["epoch-max"] ?? keys["epoch-min"] ?? node).error(
                 "epoch-max (\(cfg.settings.maxInterval) s) is below epoch-min (\(cfg.settings.minInterval) s)")
+        }
+        if cfg.load == .packets && cfg.settings.autoscale {
+            // Packet shares always sum to 1: they cannot say when cores are too busy.
+            let later = [keys["autoscale"], keys["load"]].compactMap { $0 }.max { $0.line < $1.line }
+            throw (later ?? node).error(
+                "autoscale needs load: cpu (with load: packets the loads are shares that always sum to 1)")
         }
         if cfg.settings.maxQueues < cfg.settings.minQueues {
             throw (keys["max-cores"] ?? keys["min-cores"] ?? node).error(

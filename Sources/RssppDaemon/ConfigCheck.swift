@@ -27,6 +27,10 @@ public enum ConfigCheck {
                 lines.append("  autoscale off: every configured core in use")
             }
             lines.append("  hash source \(iface.hashSource.rawValue)")
+            switch iface.load {
+            case .cpu: lines.append("  load: each core's NET_RX time")
+            case .packets: lines.append("  load: each queue's share of the interface's packets (not CPU time)")
+            }
             lines.append("  on exit: \(iface.restoreOnExit ? "restore the original table" : "leave the last table")")
             lines.append("  IRQ pinning \(iface.irqPinning ? "on" : "off")")
         }

@@ -278,7 +278,7 @@ struct KernelResources {
             }
             for (iface, device, table, counter) in opened {
                 let queueMap = try QueueIrqs.queueMap(interface: iface.name, queues: table.queueCount)
-                let managed = ManagedDevice(name: iface.name, source: KernelLoadSource(counter: counter, core: coreLoad, queueMap: queueMap),
+                let managed = ManagedDevice(name: iface.name, source: KernelLoadSource(counter: counter, core: coreLoad, queueMap: queueMap, load: iface.load),
                                             sink: AdoptingSink(device: device), queueMap: queueMap)
                 _ = try managed.allowedQueues(for: iface, queueCount: table.queueCount)
                 out.devices.append(managed)

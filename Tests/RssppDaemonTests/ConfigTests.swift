@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import RssppCore
+import RssppKernel
 import RssppTestKit
 import Testing
 
@@ -82,6 +83,9 @@ struct ConfigTests {
         ("interfaces:\n  eth0:\n    epoch-min: 2\n    epoch-max: 1\n", 4, "interfaces.eth0.epoch-max", "below epoch-min"),
         ("interfaces:\n  eth0:\n    epoch-min: 0\n", 3, "interfaces.eth0.epoch-min", "not in"),
         ("interfaces:\n  eth0:\n    hash-source: ebpf\n", 3, "interfaces.eth0.hash-source", "unknown hash source"),
+        ("interfaces:\n  eth0:\n    load: busy\n", 3, "interfaces.eth0.load", "unknown load signal 'busy' (known: cpu, packets)"),
+        ("interfaces:\n  eth0:\n    load: packets\n    autoscale: true\n", 4, "interfaces.eth0.autoscale", "autoscale needs load: cpu"),
+        ("interfaces:\n  eth0:\n    autoscale: true\n    load: packets\n", 4, "interfaces.eth0.load", "autoscale needs load: cpu"),
         ("interfaces:\n  eth0:\n    restore-on-exit: [1]\n", 3, "interfaces.eth0.restore-on-exit", "expected true or false"),
         ("interfaces:\n  eth0:\n    irq-pinning: 2\n", 3, "interfaces.eth0.irq-pinning", "expected true or false"),
         ("log-level: loud\n", 1, "log-level", "unknown log level"),
@@ -103,6 +107,19 @@ struct ConfigTests {
         #expect(error.message.contains(words), "\(error.message)")
         #expect(!error.message.contains("\n"))
         #expect(error.exitCode == 2)
+    }
+
+    @Test("load is cpu by default; packets is accepted and explained by check-config")
+    func loadSignal() throws {
+        let text = "interfaces:\n  eth0:\n    cores: 0-3\n    load: packets\n  eth1:\n    cores: 4\n"
+        let config = try DaemonConfig(parsing: text, source: "l.conf")
+        #expect(config.interfaces.map(\.load) == [.packets, .cpu])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rssppd-load-\(UUID().uuidString).conf").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let report = try ConfigCheck.explain(path: path, host: FakeHost(cpus: 8, interfaces: ["eth0", "eth1"]))
+        #expect(report.contains("  load: each queue's share of the interface's packets (not CPU time)"))
+        #expect(report.contains("  load: each core's NET_RX time"))
     }
 
     @Test("a missing file is a one-line not-found error")
@@ -219,5 +236,24 @@ struct ConfigTests {
         let config = try loader.load()
         #expect(config.metricsAddress.port == 2 && config.logLevel == .trace)
         #expect(try loader.loadReplacing(config).metricsAddress.port == 2)
+    }
+}
+
+@Suite("Load signal")
+struct LoadSignalTests {
+    @Test("packet shares: each queue's packets over the interface's total, summing to 1")
+    func packetShares() {
+        #expect(LoadSignal.packetShares([600, 200, 200, 0]) == [0.6, 0.2, 0.2, 0])
+        let shares = LoadSignal.packetShares([3, 1, 1, 1, 1, 1])
+        #expect(abs(shares.reduce(0, +) - 1) < 1e-12)
+        #expect(shares[0] == 0.375 && shares[1] == 0.125)
+        // The imbalance the daemon reports is the packet-rate imbalance: (600 - 200) / 200.
+        #expect(abs(Balance.imbalance(LoadSignal.packetShares([600, 200, 200])) - 2) < 1e-12)
+    }
+
+    @Test("an epoch without packets loads no queue")
+    func idle() {
+        #expect(LoadSignal.packetShares([0, 0, 0, 0]) == [0, 0, 0, 0])
+        #expect(LoadSignal.packetShares([]) == [])
     }
 }

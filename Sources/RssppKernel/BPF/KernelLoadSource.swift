@@ -41,9 +41,10 @@ public struct CoreDeltas: Sendable, Hashable {
 
 public enum EpochSampleBuilder {
     /// The sample for one epoch: bucket deltas as counted, and per queue the load of the CPU
-    /// serving it (split evenly between queues sharing a CPU).
+    /// serving it (split evenly between queues sharing a CPU): its busy fraction, or with
+    /// `load: .packets` its share of the queues' packets (`LoadSignal.packetShares`).
     public static func build(interval: Double, buckets: CounterSnapshot, cores: CoreDeltas,
-                             queueMap: QueueMap) -> EpochSample {
+                             queueMap: QueueMap, load: LoadSignal = .cpu) -> EpochSample {
         var sharing: [Int: Int] = [:]
         for cpu in queueMap.cpus { sharing[cpu, default: 0] += 1 }
         var busy: [Double] = [], packets: [UInt64] = [], drops: [UInt64] = []
@@ -53,6 +54,7 @@ public enum EpochSampleBuilder {
             packets.append(cores.packets(cpu: cpu) / share)
             drops.append(cores.drops(cpu: cpu) / share)
         }
+        if load == .packets { busy = LoadSignal.packetShares(packets) }
         return EpochSample(interval: interval, bucketPackets: buckets.bucketPackets, bucketBytes: buckets.bucketBytes,
                            queueBusy: busy, queuePackets: packets, queueDrops: drops)
     }
@@ -73,15 +75,18 @@ public final class KernelLoadSource: LoadSource {
     public let counter: AttachedCounter
     public let core: CoreLoadCounter?
     public let queueMap: QueueMap
+    public let load: LoadSignal
     private let last: Mutex<Readings>
 
     /// - Parameters:
     ///   - core: per-CPU NET_RX counters; nil falls back to /proc/stat.
     ///   - queueMap: which CPU serves each receive queue (from IRQ affinity).
-    public init(counter: AttachedCounter, core: CoreLoadCounter?, queueMap: QueueMap) {
+    ///   - load: what a queue's load is measured as (CPU time or packet share).
+    public init(counter: AttachedCounter, core: CoreLoadCounter?, queueMap: QueueMap, load: LoadSignal = .cpu) {
         self.counter = counter
         self.core = core
         self.queueMap = queueMap
+        self.load = load
         last = Mutex(Self.read(counter, core))
     }
 
@@ -123,6 +128,6 @@ public final class KernelLoadSource: LoadSource {
             }
         }
         return EpochSampleBuilder.build(interval: max(seconds, 1e-9), buckets: now.buckets.since(before.buckets),
-                                        cores: cores, queueMap: queueMap)
+                                        cores: cores, queueMap: queueMap, load: load)
     }
 }
