@@ -17,6 +17,8 @@
 #define RSSPP_CACHE_LINE 64
 #define RSSPP_TABLE_SIZE_MIN 64
 #define RSSPP_TABLE_SIZE_MAX 4096
+/* Bits of the Toeplitz tables' entries; RSSPP_TABLE_SIZE_MAX must not need more. */
+#define RSSPP_TOEPLITZ_ENTRY_BITS 16
 /* Longest Toeplitz input: IPv6 source + destination + two ports. */
 #define RSSPP_TOEPLITZ_MAX_INPUT 36
 /* softirq vector of NET_RX (include/linux/interrupt.h). */
@@ -29,8 +31,11 @@
 #define RSSPP_XDP_FLAGS_DRV_MODE (1U << 2)
 
 /*
- * rsspp_bucket_stats: BPF_F_MMAPABLE array of cpus * table_size slots; slot
- * cpu * table_size + bucket holds what `cpu` counted for `bucket`.
+ * rsspp_bucket_stats: BPF_F_MMAPABLE array with one entry per possible CPU; an entry is that
+ * CPU's row of table_size slots (value_size = table_size * sizeof(struct rsspp_bucket_slot),
+ * set by the loader), so slot `bucket` of CPU `cpu` is at byte (cpu * table_size + bucket) * 64
+ * of the mapping. The programs find the row with one lookup and index it with the bucket, which
+ * the verifier bounds by table_mask (a known constant of the frozen .rodata).
  */
 struct rsspp_bucket_slot {
 	__u64 packets;
@@ -38,16 +43,27 @@ struct rsspp_bucket_slot {
 	__u64 reserved[6];
 };
 
-/* rsspp_cpu_stats: BPF_F_MMAPABLE array, one slot per possible CPU, for each counting program. */
+/*
+ * rsspp_cpu_stats: BPF_F_MMAPABLE array, one slot per possible CPU, for each counting program.
+ * Written only for packets that get no bucket (off the per-packet fast path). A CPU's packets,
+ * bytes and counted packets are derived by the reader: counted = the sum of the CPU's row,
+ * packets = counted + the four reasons below, bytes = the row's bytes + uncounted_bytes.
+ */
 struct rsspp_cpu_stats {
-	__u64 packets;     /* every packet the program saw (counted or not) */
-	__u64 bytes;       /* their bytes */
-	__u64 counted;     /* packets added to a bucket */
-	__u64 short_frame; /* truncated headers: passed, not counted as a flow */
-	__u64 not_flow;    /* not IPv4/IPv6 (ARP, LLDP, ...): passed, not counted */
-	__u64 no_hash;     /* the driver or skb had no hash for it: passed, not counted */
-	__u64 slot_miss;   /* CPU id beyond the map (cannot happen with possible CPUs): passed */
-	__u64 reserved;
+	__u64 short_frame;     /* truncated headers: passed, not counted as a flow */
+	__u64 not_flow;        /* not IPv4/IPv6 (ARP, LLDP, ...): passed, not counted */
+	__u64 no_hash;         /* the driver or skb had no hash for it: passed, not counted */
+	__u64 slot_miss;       /* no row for this CPU although it has a slot here (maps sized apart) */
+	__u64 uncounted_bytes; /* bytes of the packets counted by the four fields above */
+	__u64 reserved[3];
+};
+
+/* Why a packet got no bucket: which rsspp_cpu_stats field it bumps. */
+enum rsspp_uncounted {
+	RSSPP_SHORT_FRAME = 0,
+	RSSPP_NOT_FLOW = 1,
+	RSSPP_NO_HASH = 2,
+	RSSPP_SLOT_MISS = 3,
 };
 
 /* rsspp_core_stats: BPF_F_MMAPABLE array, one slot per possible CPU, for rsspp_softirq. */
@@ -68,13 +84,17 @@ struct rsspp_core_stats {
  */
 struct rsspp_count_config {
 	__u32 table_mask; /* table size - 1; bucket = hash & table_mask */
-	__u32 table_size; /* slots per CPU in rsspp_bucket_stats */
+	__u32 table_size; /* slots in each CPU row of rsspp_bucket_stats (for readers; BPF uses the mask) */
 };
 
 struct rsspp_toeplitz_config {
 	struct rsspp_count_config count;
-	/* toeplitz[i * 256 + b] = Toeplitz hash of an input that is all zero but byte i = b. */
-	__u32 toeplitz[RSSPP_TOEPLITZ_MAX_INPUT * 256];
+	/*
+	 * toeplitz[i][b] = low 16 bits of the Toeplitz hash of an input that is all zero but byte
+	 * i = b. Buckets use at most the low 12 bits (table size <= 4096), and 16-bit entries halve
+	 * the cache footprint (18 KiB for all 36 positions, 6 KiB for the 12 of IPv4).
+	 */
+	__u16 toeplitz[RSSPP_TOEPLITZ_MAX_INPUT][256];
 };
 
 /* Which program counts; the Swift side names the same values. */
@@ -87,6 +107,7 @@ enum rsspp_hash_source {
 /* Each slot fills one cache line exactly (the maps' pages are page-aligned, so slots are too). */
 _Static_assert(sizeof(struct rsspp_bucket_slot) == RSSPP_CACHE_LINE, "bucket slot is one cache line");
 _Static_assert(sizeof(struct rsspp_cpu_stats) == RSSPP_CACHE_LINE, "cpu stats slot is one cache line");
+_Static_assert(RSSPP_TABLE_SIZE_MAX <= (1 << RSSPP_TOEPLITZ_ENTRY_BITS), "table entries hold every bucket bit");
 _Static_assert(sizeof(struct rsspp_core_stats) == RSSPP_CACHE_LINE, "core stats slot is one cache line");
 
 #endif /* RSSPP_ABI_H */

@@ -14,19 +14,21 @@ int rsspp_bench_count(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct rsspp_cpu_stats *cs = rsspp_cpu_slot(cpu);
 	__u64 len = data_end - data;
+	struct rsspp_bucket_slot *row;
 
-	if (!cs)
-		return XDP_PASS; /* CPU beyond the map: nowhere to count, pass untouched */
-	cs->packets++;
-	cs->bytes += len;
 	if (data + 30 > data_end) {
-		cs->no_hash++; /* frame too short to carry the stand-in hash: pass, count it */
+		/* Frame too short to carry the stand-in hash: pass, count it. */
+		rsspp_uncounted(len, RSSPP_NO_HASH);
 		return XDP_PASS;
 	}
-	rsspp_count(cs, cpu, *(__u32 *)(data + 26), len);
+	row = rsspp_row();
+	if (!row) {
+		/* CPU beyond the map: count where possible, pass untouched. */
+		rsspp_uncounted(len, RSSPP_SLOT_MISS);
+		return XDP_PASS;
+	}
+	rsspp_count(row, *(__u32 *)(data + 26), len);
 	return XDP_PASS;
 }
 

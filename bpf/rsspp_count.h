@@ -23,13 +23,17 @@ const volatile struct rsspp_count_config rsspp_cfg = {
 #define RSSPP_COUNT_CFG rsspp_cfg
 #endif
 
-/* max_entries = possible CPUs * table size, set by the loader. */
+/*
+ * One entry per possible CPU (max_entries, set by the loader); an entry is the CPU's row of
+ * table_size slots (value_size, set by the loader). No BTF key/value types, so the loader can
+ * size the value; the declared size is the smallest table.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct rsspp_bucket_slot);
-	__uint(max_entries, RSSPP_TABLE_SIZE_MIN);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, RSSPP_TABLE_SIZE_MIN * sizeof(struct rsspp_bucket_slot));
+	__uint(max_entries, 1);
 } rsspp_bucket_stats SEC(".maps");
 
 /* max_entries = possible CPUs, set by the loader. */
@@ -42,30 +46,58 @@ struct {
 } rsspp_cpu_stats SEC(".maps");
 
 /*
- * The slot of the running CPU. Only this CPU writes it, and XDP/tc programs run with
- * migration disabled, so plain (non-atomic) adds are exact; 64-bit aligned stores are not torn
- * for readers. NULL only if the CPU id is beyond the map, which the loader rules out by sizing
- * the map to the possible CPUs.
+ * The running CPU's row of rsspp_bucket_stats. Only this CPU writes it, and XDP/tc programs run
+ * with migration disabled, so plain (non-atomic) adds are exact; 64-bit aligned stores are not
+ * torn for readers. NULL only if the CPU id is beyond the map, which the loader rules out by
+ * sizing the map to the possible CPUs. The lookup is inlined by the verifier (no call).
  */
-static __always_inline struct rsspp_cpu_stats *rsspp_cpu_slot(__u32 cpu)
+static __always_inline struct rsspp_bucket_slot *rsspp_row(void)
 {
-	return bpf_map_lookup_elem(&rsspp_cpu_stats, &cpu);
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rsspp_bucket_stats, &cpu);
 }
 
-/* Adds one packet of `len` bytes to bucket `hash & mask` of this CPU. */
-static __always_inline void rsspp_count(struct rsspp_cpu_stats *cs, __u32 cpu, __u32 hash, __u64 len)
+/*
+ * Adds one packet of `len` bytes to bucket `hash & table_mask` of `row`: two adds to one cache
+ * line, nothing else on the per-packet path (per-CPU totals are derived from the rows). The
+ * verifier knows table_mask (frozen .rodata), so it proves the slot lies inside the row.
+ */
+static __always_inline void rsspp_count(struct rsspp_bucket_slot *row, __u32 hash, __u64 len)
 {
-	__u32 idx = cpu * RSSPP_COUNT_CFG.table_size + (hash & RSSPP_COUNT_CFG.table_mask);
-	struct rsspp_bucket_slot *slot = bpf_map_lookup_elem(&rsspp_bucket_stats, &idx);
+	struct rsspp_bucket_slot *slot = row + (hash & RSSPP_COUNT_CFG.table_mask);
 
-	if (!slot) {
-		/* Index beyond the map: the loader sized it wrongly. Pass, count the miss. */
-		cs->slot_miss++;
-		return;
-	}
 	slot->packets++;
 	slot->bytes += len;
-	cs->counted++;
+}
+
+/*
+ * Records a packet of `len` bytes that got no bucket, by reason. A subprogram (not inlined) so
+ * the rare paths add no code or registers to the per-packet path. If even this CPU's stats slot
+ * is missing (CPU id beyond the map), there is nowhere to count and nothing is recorded.
+ */
+static __noinline void rsspp_uncounted(__u64 len, enum rsspp_uncounted why)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct rsspp_cpu_stats *cs = bpf_map_lookup_elem(&rsspp_cpu_stats, &cpu);
+
+	if (!cs)
+		return;
+	switch (why) {
+	case RSSPP_SHORT_FRAME:
+		cs->short_frame++;
+		break;
+	case RSSPP_NOT_FLOW:
+		cs->not_flow++;
+		break;
+	case RSSPP_NO_HASH:
+		cs->no_hash++;
+		break;
+	default:
+		cs->slot_miss++;
+		break;
+	}
+	cs->uncounted_bytes += len;
 }
 
 #endif /* RSSPP_COUNT_H */

@@ -13,20 +13,21 @@
 SEC("tc")
 int rsspp_tc(struct __sk_buff *skb)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct rsspp_cpu_stats *cs = rsspp_cpu_slot(cpu);
+	struct rsspp_bucket_slot *row;
 	__u32 hash = skb->hash;
 
-	if (!cs)
-		return RSSPP_TC_NEXT; /* CPU beyond the map: nowhere to count, pass untouched */
-	cs->packets++;
-	cs->bytes += skb->len;
 	if (hash == 0) {
 		/* No hash from the device (rxhash off, or a non-IP frame): pass, count it. */
-		cs->no_hash++;
+		rsspp_uncounted(skb->len, RSSPP_NO_HASH);
 		return RSSPP_TC_NEXT;
 	}
-	rsspp_count(cs, cpu, hash, skb->len);
+	row = rsspp_row();
+	if (!row) {
+		/* CPU beyond the map: count where possible, pass untouched. */
+		rsspp_uncounted(skb->len, RSSPP_SLOT_MISS);
+		return RSSPP_TC_NEXT;
+	}
+	rsspp_count(row, hash, skb->len);
 	return RSSPP_TC_NEXT;
 }
 

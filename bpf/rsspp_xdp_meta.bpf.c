@@ -14,22 +14,23 @@ extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
 SEC("xdp")
 int rsspp_xdp_meta(struct xdp_md *ctx)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct rsspp_cpu_stats *cs = rsspp_cpu_slot(cpu);
 	__u64 len = ctx->data_end - ctx->data;
+	struct rsspp_bucket_slot *row;
 	enum xdp_rss_hash_type type;
 	__u32 hash = 0;
 
-	if (!cs)
-		return XDP_PASS; /* CPU beyond the map: nowhere to count, pass untouched */
-	cs->packets++;
-	cs->bytes += len;
 	if (bpf_xdp_metadata_rx_hash(ctx, &hash, &type) < 0) {
 		/* The driver has no hash for this frame (-ENODATA) or at all: pass, count it. */
-		cs->no_hash++;
+		rsspp_uncounted(len, RSSPP_NO_HASH);
 		return XDP_PASS;
 	}
-	rsspp_count(cs, cpu, hash, len);
+	row = rsspp_row();
+	if (!row) {
+		/* CPU beyond the map: count where possible, pass untouched. */
+		rsspp_uncounted(len, RSSPP_SLOT_MISS);
+		return XDP_PASS;
+	}
+	rsspp_count(row, hash, len);
 	return XDP_PASS;
 }
 

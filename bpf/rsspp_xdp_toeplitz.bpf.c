@@ -5,6 +5,10 @@
  * and UDP. The key enters as rsspp_cfg.toeplitz, one 256-entry table per input byte (written by
  * the loader from the device's key), so a hash is one load and XOR per input byte. For devices
  * whose hash XDP cannot read; attaches in native or generic XDP mode.
+ *
+ * Cost (see docs/BENCHMARKS.md): about 6 instructions per input byte after the verifier (byte
+ * load, shift, table address, 16-bit table load, XOR), 12 bytes for IPv4 and 36 for IPv6;
+ * parsing and counting add about 60 more.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,88 +29,78 @@ static __always_inline __u32 rsspp_toeplitz(const __u8 *p, int pos, int n)
 
 #pragma unroll
 	for (int i = 0; i < n; i++)
-		h ^= rsspp_cfg.toeplitz[(pos + i) * 256 + p[i]];
+		h ^= rsspp_cfg.toeplitz[pos + i][p[i]];
 	return h;
+}
+
+static __always_inline int rsspp_pass_uncounted(__u64 len, enum rsspp_uncounted why)
+{
+	rsspp_uncounted(len, why);
+	return XDP_PASS;
 }
 
 SEC("xdp")
 int rsspp_xdp_toeplitz(struct xdp_md *ctx)
 {
+	struct rsspp_bucket_slot *row = rsspp_row();
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct rsspp_cpu_stats *cs = rsspp_cpu_slot(cpu);
 	__u64 len = data_end - data;
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
 	__u16 proto;
-	__u8 l4proto;
-	void *l4;
 	__u32 hash;
 
-	if (!cs)
-		return XDP_PASS; /* CPU beyond the map: nowhere to count, pass untouched */
-	cs->packets++;
-	cs->bytes += len;
-	if (l3 > data_end) {
-		cs->short_frame++; /* shorter than an Ethernet header: pass, not a flow */
-		return XDP_PASS;
-	}
+	if (!row) /* CPU beyond the map: count where possible, pass untouched */
+		return rsspp_pass_uncounted(len, RSSPP_SLOT_MISS);
+	if (l3 > data_end) /* shorter than an Ethernet header: pass, not a flow */
+		return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 	proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_hdr *vh = l3;
 
-		if ((void *)(vh + 1) > data_end) {
-			cs->short_frame++; /* truncated VLAN tag: pass, not a flow */
-			return XDP_PASS;
-		}
+		if ((void *)(vh + 1) > data_end) /* truncated VLAN tag: pass, not a flow */
+			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 		proto = vh->h_vlan_encapsulated_proto;
 		l3 = vh + 1;
 	}
 
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = l3;
+		void *l4;
 
-		if ((void *)(iph + 1) > data_end || iph->ihl < 5) {
-			cs->short_frame++; /* truncated or malformed IPv4 header: pass, not a flow */
-			return XDP_PASS;
-		}
-		hash = rsspp_toeplitz((const __u8 *)&iph->saddr, 0, 8);
-		l4proto = iph->protocol;
+		/* Truncated or malformed IPv4 header: pass, not a flow. */
+		if ((void *)(iph + 1) > data_end || iph->ihl < 5)
+			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 		l4 = l3 + iph->ihl * 4;
 		/* Fragments carry no (or partial) ports: the NIC hashes the addresses only. */
-		if (iph->frag_off & bpf_htons(IP_MF_OFFSET))
-			l4proto = 0;
-		if (l4proto == IPPROTO_TCP || l4proto == IPPROTO_UDP) {
-			if (l4 + 4 > data_end) {
-				cs->short_frame++; /* truncated TCP/UDP ports: pass, not a flow */
-				return XDP_PASS;
-			}
-			hash ^= rsspp_toeplitz(l4, 8, 4);
+		if (!(iph->frag_off & bpf_htons(IP_MF_OFFSET)) &&
+		    (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP)) {
+			if (l4 + 4 > data_end) /* truncated TCP/UDP ports: pass, not a flow */
+				return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
+			hash = rsspp_toeplitz((const __u8 *)&iph->saddr, 0, 8) ^ rsspp_toeplitz(l4, 8, 4);
+		} else {
+			hash = rsspp_toeplitz((const __u8 *)&iph->saddr, 0, 8);
 		}
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6h = l3;
+		void *l4 = ip6h + 1;
 
-		if ((void *)(ip6h + 1) > data_end) {
-			cs->short_frame++; /* truncated IPv6 header: pass, not a flow */
-			return XDP_PASS;
-		}
-		hash = rsspp_toeplitz((const __u8 *)&ip6h->saddr, 0, 32);
-		l4proto = ip6h->nexthdr;
-		l4 = ip6h + 1;
+		if (l4 > data_end) /* truncated IPv6 header: pass, not a flow */
+			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 		/* Extension headers are not walked: such packets hash on addresses, as 2-tuple. */
-		if (l4proto == IPPROTO_TCP || l4proto == IPPROTO_UDP) {
-			if (l4 + 4 > data_end) {
-				cs->short_frame++; /* truncated TCP/UDP ports: pass, not a flow */
-				return XDP_PASS;
-			}
-			hash ^= rsspp_toeplitz(l4, 32, 4);
+		if (ip6h->nexthdr == IPPROTO_TCP || ip6h->nexthdr == IPPROTO_UDP) {
+			if (l4 + 4 > data_end) /* truncated TCP/UDP ports: pass, not a flow */
+				return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
+			hash = rsspp_toeplitz((const __u8 *)&ip6h->saddr, 0, 32) ^ rsspp_toeplitz(l4, 32, 4);
+		} else {
+			hash = rsspp_toeplitz((const __u8 *)&ip6h->saddr, 0, 32);
 		}
 	} else {
-		cs->not_flow++; /* ARP, LLDP, ...: the NIC does not hash them; pass, not a flow */
-		return XDP_PASS;
+		/* ARP, LLDP, ...: the NIC does not hash them; pass, not a flow. */
+		return rsspp_pass_uncounted(len, RSSPP_NOT_FLOW);
 	}
-	rsspp_count(cs, cpu, hash, len);
+	rsspp_count(row, hash, len);
 	return XDP_PASS;
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The counting programs under BPF_PROG_TEST_RUN (root: loads BPF). Exact per-bucket counts.
+import CLibbpf
+import CRssppBPF
 import Glibc
 import Testing
 import RssppCore
@@ -51,7 +53,12 @@ struct BPFTestRunTests {
         #expect(d.bucketPackets == expected)
         #expect(d.bucketBytes == expectedBytes)
         #expect(d.totals.counted == expected.reduce(0, +))
+        #expect(d.totals.packets == expected.reduce(0, +))
+        #expect(d.totals.bytes == expectedBytes.reduce(0, +))
         #expect(d.totals.errors == 0)
+        // Per-CPU totals (derived from the rows) add up to the totals, and readCPUs agrees.
+        #expect(d.perCPU.map(\.packets).reduce(0, +) == d.totals.packets)
+        #expect(zip(counter.readCPUs(), before.perCPU).map { $0.since($1) } == d.perCPU)
     }
 
     @Test func vlanTaggedAndFragmentedFrames() throws {
@@ -91,6 +98,7 @@ struct BPFTestRunTests {
         let d = counter.snapshot().since(before)
         #expect(d.bucketPackets.reduce(0, +) == 0)
         #expect(d.totals.packets == 6)
+        #expect(d.totals.bytes == UInt64((short + [arp]).map(\.count).reduce(0, +)))
         #expect(d.totals.shortFrame == 5)
         #expect(d.totals.notFlow == 1)
         #expect(d.totals.counted == 0)
@@ -106,8 +114,28 @@ struct BPFTestRunTests {
         #expect(r.retval == UInt32(bitPattern: -1))
         let d = counter.snapshot().since(before)
         #expect(d.totals.packets == 5)
+        #expect(d.totals.bytes == 5 * UInt64(Frames.frame(flow).count))
         #expect(d.totals.noHash == 5)
         #expect(d.bucketPackets.reduce(0, +) == 0)
+    }
+
+    @Test func countingStepCountsTheGivenHash() throws {
+        // rsspp_bench_count: the counting step of rsspp_xdp_meta/rsspp_tc with the hash taken
+        // from frame bytes 26..29 (the IPv4 source address, read in host order).
+        let cpus = Int(libbpf_num_possible_cpus())
+        let object = try BPFObject(loading: .counting(.benchCount, tableSize: 128, cpus: cpus))
+        let fd = try object.programFD("rsspp_bench_count")
+        let flow = try #require(Frames.tuple("10.0.0.7", "10.0.0.2", 1000, 80, .udp))
+        let frame = Frames.frame(flow)
+        #expect(try BPFTestRun.run(programFD: fd, frame: frame, repeatCount: 3).retval == xdpPass)
+        let rows = try MappedArray(fd: object.mapFD("rsspp_bucket_stats"), count: cpus * 128,
+                                   stride: MemoryLayout<rsspp_bucket_slot>.stride, name: "rsspp_bucket_stats")
+        let hash = frame[26..<30].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let bucket = Int(hash & 127)
+        let packets = (0..<cpus).map { rows.u64($0 * 128 + bucket, 0) }
+        #expect(packets.reduce(0, +) == 3)
+        #expect((0..<cpus).map { rows.u64($0 * 128 + bucket, 8) }.reduce(0, +) == 3 * UInt64(frame.count))
+        #expect((0..<cpus * 128).map { rows.u64($0, 0) }.reduce(0, +) == 3)
     }
 
     @Test func badTableSizeIsRejectedBeforeAnySyscall() {
@@ -117,5 +145,33 @@ struct BPFTestRunTests {
 
     @Test func deviceBoundProgramNeedsADevice() {
         #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .xdpMetadata, tableSize: 64) }
+    }
+}
+
+/// The Toeplitz tables the loader writes, without loading anything (no root needed).
+@Suite struct BPFToeplitzTableTests {
+    @Test(arguments: [64, 4096])
+    func entriesAreTheLow16BitsOfEachBytesHash(tableSize: Int) throws {
+        let key: [UInt8] = (0..<40).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 3) }
+        let bytes = try BucketCounter.toeplitzConfig(tableSize: tableSize, key: key)
+        #expect(bytes.count == MemoryLayout<rsspp_toeplitz_config>.size)
+        let hasher = try ToeplitzHasher(key: key)
+        let tableStart = MemoryLayout<rsspp_count_config>.size
+        func entry(_ i: Int, _ b: Int) -> UInt16 {
+            let o = tableStart + (i * 256 + b) * 2
+            return UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8
+        }
+        for i in [0, 7, 8, 11, 35] {
+            for b in [0, 1, 0x80, 0xab, 0xff] {
+                var input = [UInt8](repeating: 0, count: Int(RSSPP_TOEPLITZ_MAX_INPUT))
+                input[i] = UInt8(b)
+                #expect(entry(i, b) == UInt16(truncatingIfNeeded: hasher.hash(input)), "position \(i) byte \(b)")
+            }
+        }
+        // A whole tuple: the XOR of its bytes' entries is the hash's low 16 bits, so every
+        // bucket of the largest table (low 12 bits) is exact.
+        let tuple: [UInt8] = [66, 9, 149, 187, 161, 142, 100, 80, 0x0a, 0xea, 0x06, 0xe6]
+        let xor = tuple.enumerated().reduce(UInt16(0)) { $0 ^ entry($1.offset, Int($1.element)) }
+        #expect(xor == UInt16(truncatingIfNeeded: hasher.hash(tuple)))
     }
 }

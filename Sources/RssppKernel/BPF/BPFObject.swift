@@ -46,6 +46,8 @@ public struct BPFObjectSpec: Sendable {
     public var kind: BPFProgramKind
     /// max_entries per map name.
     public var mapSizes: [String: UInt32] = [:]
+    /// value_size per map name (maps declared without BTF key/value types).
+    public var mapValueSizes: [String: UInt32] = [:]
     /// The whole `.rodata` section (the object's `const volatile rsspp_cfg`), or nil to keep it.
     public var rodata: [UInt8]?
     /// Device-bound XDP: the ifindex the program is bound to (BPF_F_XDP_DEV_BOUND_ONLY).
@@ -57,9 +59,16 @@ public struct BPFObjectSpec: Sendable {
     /// sized for `tableSize` buckets on `cpus` CPUs.
     public static func counting(_ kind: BPFProgramKind, tableSize: Int, cpus: Int) -> BPFObjectSpec {
         var spec = BPFObjectSpec(kind: kind)
-        spec.mapSizes = ["rsspp_bucket_stats": UInt32(cpus * tableSize), "rsspp_cpu_stats": UInt32(cpus)]
+        spec.sizeCounters(tableSize: tableSize, cpus: cpus)
         spec.rodata = BucketCounter.countConfig(tableSize: tableSize)
         return spec
+    }
+
+    /// Sizes the counters of a counting object: `rsspp_bucket_stats` gets one row of
+    /// `tableSize` slots per CPU, `rsspp_cpu_stats` one slot per CPU.
+    mutating func sizeCounters(tableSize: Int, cpus: Int) {
+        mapSizes = ["rsspp_bucket_stats": UInt32(cpus), "rsspp_cpu_stats": UInt32(cpus)]
+        mapValueSizes = ["rsspp_bucket_stats": UInt32(tableSize * MemoryLayout<rsspp_bucket_slot>.stride)]
     }
 }
 
@@ -108,6 +117,13 @@ public final class BPFObject: @unchecked Sendable {
             }
             let rc = bpf_map__set_max_entries(map, size)
             if rc != 0 { throw BPFErrno.error(rc, doing: "sizing map \(mapName) to \(size) entries") }
+        }
+        for (mapName, size) in spec.mapValueSizes {
+            guard let map = bpf_object__find_map_by_name(obj, mapName) else {
+                throw RssppError(.kernel, "BPF object \(name) has no map \(mapName)")
+            }
+            let rc = bpf_map__set_value_size(map, size)
+            if rc != 0 { throw BPFErrno.error(rc, doing: "sizing the values of map \(mapName) to \(size) bytes") }
         }
         if let rodata = spec.rodata {
             guard let map = rodataMap(obj) else {

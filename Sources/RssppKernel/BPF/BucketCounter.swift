@@ -111,7 +111,7 @@ public final class BucketCounter: @unchecked Sendable {
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw BPFErrno.error(Int32(cpus), doing: "reading the possible CPUs") }
         var spec = BPFObjectSpec(kind: source.kind)
-        spec.mapSizes = ["rsspp_bucket_stats": UInt32(cpus * tableSize), "rsspp_cpu_stats": UInt32(cpus)]
+        spec.sizeCounters(tableSize: tableSize, cpus: cpus)
         switch source {
         case .software:
             spec.rodata = try Self.toeplitzConfig(tableSize: tableSize, key: key)
@@ -144,17 +144,18 @@ public final class BucketCounter: @unchecked Sendable {
     }
 
     /// `struct rsspp_toeplitz_config` bytes: the count knobs and, for every input position i and
-    /// byte value b, the hash of an input that is zero except byte i = b (Toeplitz is linear in
-    /// its input, so a packet's hash is the XOR of its bytes' entries).
+    /// byte value b, the low 16 bits of the hash of an input that is zero except byte i = b
+    /// (Toeplitz is linear in its input, so a packet's hash is the XOR of its bytes' entries; a
+    /// bucket needs at most the low 12 bits).
     static func toeplitzConfig(tableSize: Int, key: [UInt8]) throws(RssppError) -> [UInt8] {
         let hasher = try ToeplitzHasher(key: key)
         let positions = Int(RSSPP_TOEPLITZ_MAX_INPUT)
-        var table = [UInt32](repeating: 0, count: positions * 256)
+        var table = [UInt16](repeating: 0, count: positions * 256)
         var input = [UInt8](repeating: 0, count: positions)
         for i in 0..<min(positions, hasher.maxInputLength) {
             for b in 1..<256 {
                 input[i] = UInt8(b)
-                table[i * 256 + b] = hasher.hash(input)
+                table[i * 256 + b] = UInt16(truncatingIfNeeded: hasher.hash(input))
             }
             input[i] = 0
         }
@@ -190,26 +191,67 @@ public final class BucketCounter: @unchecked Sendable {
         }
     }
 
-    /// Per-CPU totals of the counting program.
+    /// Per-CPU totals of the counting program. The programs keep per-CPU counters only for
+    /// packets they could not count; packets, bytes and counted packets come from the CPU's
+    /// row of bucket slots (one pass over every slot).
     public func readCPUs() -> [CPUCounters] {
         (0..<cpus).map { cpu in
-            var c = CPUCounters()
-            c.packets = cpuStats.u64(cpu, 0)
-            c.bytes = cpuStats.u64(cpu, 8)
-            c.counted = cpuStats.u64(cpu, 16)
-            c.shortFrame = cpuStats.u64(cpu, 24)
-            c.notFlow = cpuStats.u64(cpu, 32)
-            c.noHash = cpuStats.u64(cpu, 40)
-            c.slotMiss = cpuStats.u64(cpu, 48)
+            var c = uncounted(cpu)
+            let row = cpu &* tableSize
+            for b in 0..<tableSize {
+                c.counted &+= buckets.u64(row &+ b, 0)
+                c.bytes &+= buckets.u64(row &+ b, 8)
+            }
+            c.packets = c.counted &+ c.errors
             return c
         }
     }
 
-    /// Everything at once.
+    /// CPU `cpu`'s reasons for not counting and their bytes (in `bytes`); packets and counted
+    /// still zero.
+    private func uncounted(_ cpu: Int) -> CPUCounters {
+        let f = Self.cpuStatsOffsets
+        var c = CPUCounters()
+        c.shortFrame = cpuStats.u64(cpu, f.shortFrame)
+        c.notFlow = cpuStats.u64(cpu, f.notFlow)
+        c.noHash = cpuStats.u64(cpu, f.noHash)
+        c.slotMiss = cpuStats.u64(cpu, f.slotMiss)
+        c.bytes = cpuStats.u64(cpu, f.uncountedBytes)
+        return c
+    }
+
+    /// Byte offsets of the `struct rsspp_cpu_stats` fields (read one 64-bit load each, so no
+    /// field is torn while the program writes).
+    static let cpuStatsOffsets = (
+        shortFrame: MemoryLayout<rsspp_cpu_stats>.offset(of: \.short_frame) ?? 0,
+        notFlow: MemoryLayout<rsspp_cpu_stats>.offset(of: \.not_flow) ?? 0,
+        noHash: MemoryLayout<rsspp_cpu_stats>.offset(of: \.no_hash) ?? 0,
+        slotMiss: MemoryLayout<rsspp_cpu_stats>.offset(of: \.slot_miss) ?? 0,
+        uncountedBytes: MemoryLayout<rsspp_cpu_stats>.offset(of: \.uncounted_bytes) ?? 0)
+
+    /// Everything at once, in one pass over the slots: bucket sums and per-CPU totals.
     public func snapshot() -> CounterSnapshot {
-        var packets: [UInt64] = [], bytes: [UInt64] = []
-        readBuckets(packets: &packets, bytes: &bytes)
-        let per = readCPUs()
+        let n = tableSize
+        var packets = [UInt64](repeating: 0, count: n), bytes = [UInt64](repeating: 0, count: n)
+        var per = [CPUCounters]()
+        per.reserveCapacity(cpus)
+        packets.withUnsafeMutableBufferPointer { pk in
+            bytes.withUnsafeMutableBufferPointer { by in
+                for cpu in 0..<cpus {
+                    var c = uncounted(cpu)
+                    let row = cpu &* n
+                    for b in 0..<n {
+                        let p = buckets.u64(row &+ b, 0), y = buckets.u64(row &+ b, 8)
+                        pk[b] &+= p
+                        by[b] &+= y
+                        c.counted &+= p
+                        c.bytes &+= y
+                    }
+                    c.packets = c.counted &+ c.errors
+                    per.append(c)
+                }
+            }
+        }
         var totals = CPUCounters()
         for c in per { totals += c }
         return CounterSnapshot(bucketPackets: packets, bucketBytes: bytes, perCPU: per, totals: totals)
