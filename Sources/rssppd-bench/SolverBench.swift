@@ -37,17 +37,25 @@ struct SolverBench: ParsableCommand {
     @Option(help: "Zipf exponent of the bucket rates.")
     var skew: Double = 0.9
 
+    @Option(help: "Fraction of the buckets whose rate jumps by x0.5-2 every epoch (0: a calm load, noise only).")
+    var churn: Double = 0.01
+
+    @Flag(help: "Also print a digest of every plan's moves (to check that a faster solver decides the same).")
+    var digest = false
+
     func validate() throws {
         guard epochs > 0, repetitions > 0, warmup >= 0 else { throw ValidationError("epochs and repetitions must be positive") }
         guard load > 0, load <= 1 else { throw ValidationError("--load must be in (0, 1]") }
+        guard churn >= 0, churn <= 1 else { throw ValidationError("--churn must be in [0, 1]") }
         for c in cores where c < 1 || c > 4096 { throw ValidationError("core count \(c) out of range 1...4096") }
         for p in policies { _ = try PolicyName(parsing: p) }
     }
 
     func run() throws {
         let names = try policies.map { try PolicyName(parsing: $0) }
-        print("policy solver CPU time per epoch (thread CPU clock), release build; load \(load), Zipf \(skew), \(epochs) epochs x \(repetitions) repetitions")
-        print("cores entries policy   first-call-us  epoch-median-us  epoch-p99-us  moves/epoch  ratio-vs-\(names[0].rawValue)")
+        print("policy solver CPU time per epoch (thread CPU clock), release build; load \(load), Zipf \(skew), churn \(churn), \(epochs) epochs x \(repetitions) repetitions")
+        print("cores entries policy   first-call-us  epoch-median-us  epoch-p99-us  moves/epoch  ratio-vs-\(names[0].rawValue)"
+              + (digest ? "  moves-digest" : ""))
         for c in cores {
             for n in entries {
                 var baseline: Double?
@@ -55,14 +63,15 @@ struct SolverBench: ParsableCommand {
                     let r = try measure(name, cores: c, entries: n)
                     let ratio = baseline.map { r.median / $0 }
                     if baseline == nil { baseline = r.median }
+                    let ratioText = ratio.map { fmt($0, 2) } ?? "-"
                     print(pad(c, 5), pad(n, 7), name.rawValue.padding(8), pad(r.first, 14), pad(r.median, 16),
-                          pad(r.p99, 13), pad(r.moves, 12), ratio.map { fmt($0, 2) } ?? "-")
+                          pad(r.p99, 13), pad(r.moves, 12), digest ? ratioText.padding(15) + hex(r.digest) : ratioText)
                 }
             }
         }
     }
 
-    struct Result { var first: Double; var median: Double; var p99: Double; var moves: Double }
+    struct Result { var first: Double; var median: Double; var p99: Double; var moves: Double; var digest: UInt64 }
 
     func measure(_ name: PolicyName, cores: Int, entries: Int) throws -> Result {
         var firsts: [Double] = []
@@ -70,8 +79,13 @@ struct SolverBench: ParsableCommand {
         var p99s: [Double] = []
         var moves = 0
         var timed = 0
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a over (epoch, bucket, from, to) of every move
+        func mix(_ v: Int) {
+            hash = (hash ^ UInt64(truncatingIfNeeded: v)) &* 0x0000_0100_0000_01B3
+        }
         for rep in 0..<repetitions {
-            var load = SkewedLoad(entries: entries, cores: cores, meanLoad: self.load, skew: skew, seed: UInt64(rep + 1))
+            var load = SkewedLoad(entries: entries, cores: cores, meanLoad: self.load, skew: skew, churn: churn,
+                                  seed: UInt64(rep + 1))
             let start = try IndirectionTable.defaultSpread(size: entries, queues: cores)
             let queues = Array(0..<cores)
             var balancer = name.balancer(settings: BalancerSettings(), table: start)
@@ -87,6 +101,14 @@ struct SolverBench: ParsableCommand {
                 let plan = try balancer.plan(input)
                 let us = threadCPUMicroseconds() - t0
                 if e == 0 { firsts.append(us) }
+                if digest {
+                    mix(e)
+                    for m in plan.moves {
+                        mix(m.bucket)
+                        mix(m.from)
+                        mix(m.to)
+                    }
+                }
                 if e >= warmup {
                     times.append(us)
                     moves += plan.moves.count
@@ -100,20 +122,22 @@ struct SolverBench: ParsableCommand {
             p99s.append(times[min(times.count - 1, times.count * 99 / 100)])
         }
         return Result(first: median(firsts), median: median(medians), p99: median(p99s),
-                      moves: Double(moves) / Double(max(timed, 1)))
+                      moves: Double(moves) / Double(max(timed, 1)), digest: hash)
     }
 }
 
-/// Zipf-like bucket rates (capped at half a core) with per-epoch noise of ±10%; every epoch ~1%
-/// of the buckets change rate by a factor in [0.5, 2] (flows starting and ending), capped again.
+/// Zipf-like bucket rates (capped at half a core) with per-epoch noise of ±10%; every epoch a
+/// fraction `churn` of the buckets (default 1%, at least one unless 0) change rate by a factor
+/// in [0.5, 2] (flows starting and ending), capped again.
 /// Busy = served packets / capacity.
 private struct SkewedLoad {
     var rates: [Double]
     let capacity: Double
     let cores: Int
+    let jumps: Int
     var rng: BenchRandom
 
-    init(entries: Int, cores: Int, meanLoad: Double, skew: Double, seed: UInt64) {
+    init(entries: Int, cores: Int, meanLoad: Double, skew: Double, churn: Double, seed: UInt64) {
         rng = BenchRandom(seed: seed)
         var raw = (1...entries).map { 1 / pow(Double($0), skew) }
         raw.shuffle(using: &rng)
@@ -123,10 +147,11 @@ private struct SkewedLoad {
         let cap = capacity / 2
         rates = raw.map { min($0 * scale, cap) }
         self.cores = cores
+        jumps = churn > 0 ? max(1, Int(churn * Double(entries))) : 0
     }
 
     mutating func next(table: IndirectionTable, interval: Double) -> EpochSample {
-        for _ in 0..<max(1, rates.count / 100) {
+        for _ in 0..<jumps {
             let b = Int.random(in: 0..<rates.count, using: &rng)
             rates[b] = min(rates[b] * Double.random(in: 0.5...2, using: &rng), capacity / 2)
         }
@@ -180,6 +205,11 @@ private func fmt(_ v: Double, _ digits: Int) -> String {
         if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
     }
     return text
+}
+
+private func hex(_ v: UInt64) -> String {
+    let digits = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
 }
 
 private func pad(_ v: Int, _ width: Int) -> String { "\(v)".leftPadding(width) }

@@ -93,6 +93,11 @@ public struct SteadyPolicy: BalancingPolicy {
         var dropFactor: [Double] = []
         var heavy: [Int] = []
         var light: [Int] = []
+        /// The heaviest and (negated rates) the lightest effective queues; built when balancing
+        /// starts and updated after each step.
+        var heavyWindow = TopWindow()
+        var lightWindow = TopWindow()
+        var negatedWeight: [Double] = []
     }
 
     public func initialState(table: IndirectionTable) -> State {
@@ -153,7 +158,8 @@ public struct SteadyPolicy: BalancingPolicy {
         // Smoothed bucket rates. A change beyond counting noise (Poisson: sigma = sqrt(packets))
         // is a real change in the bucket's flows: follow it at once instead of smoothing it away.
         let alpha = state.primed ? 1 - (-sample.interval / max(tuning.smoothing, 1e-9)).exp : 1
-        let jump = tuning.changeSigmas
+        // |x - e| > j * sqrt(max(1, e)), compared squared (no square root per bucket).
+        let jumpSquared = tuning.changeSigmas >= 0 ? tuning.changeSigmas * tuning.changeSigmas : -1
         let interval = sample.interval
         let perSecond = 1 / interval
         let keepMembers = state.lastTable.map { $0 == table } ?? false
@@ -170,7 +176,8 @@ public struct SteadyPolicy: BalancingPolicy {
                         state.weight.withUnsafeMutableBufferPointer { weight in
                             @inline(__always) func update(_ b: Int, _ packets: Double) -> Double {
                                 let expected = rate[b] * interval
-                                let step = abs(packets - expected) > jump * max(1, expected).squareRoot() ? 1 : alpha
+                                let deviation = packets - expected
+                                let step = deviation * deviation > jumpSquared * max(1, expected) ? 1 : alpha
                                 let updated = rate[b] + step * (packets * perSecond - rate[b])
                                 rate[b] = updated
                                 return updated
@@ -230,9 +237,16 @@ public struct SteadyPolicy: BalancingPolicy {
         if spread > tuning.startSpread { state.balancing = true }
         var moved = 0
         let mean = state.meanWeight()  // moves between effective queues keep the total
+        var windowsBuilt = false
         while state.balancing, moved < budget, mean > 0 {
-            // One pass over the queues per step: the candidates on both sides, and the spread.
-            state.extremes(max(1, tuning.candidates))
+            // The candidates on both sides from windows over the queue rates (one pass over the
+            // queues, then each step updates the two queues it changed), and the spread.
+            let k = max(1, tuning.candidates)
+            if !windowsBuilt {
+                state.buildQueueWindows(4 * k + 4)
+                windowsBuilt = true
+            }
+            state.extremes(k)
             if let top = state.heavy.first, let bottom = state.light.first {
                 spread = (state.weight[top] - state.weight[bottom]) / mean
             }
@@ -384,43 +398,50 @@ public struct SteadyPolicy: BalancingPolicy {
                               state: inout State) -> Step? {
         state.sortMembers(from)
         state.sortMembers(to)
-        let pair = PairView(source: state.members[from], dest: state.members[to], rate: state.rate,
-                            movedAt: state.movedAt, epoch: epoch, cooldown: tuning.cooldown, gap: gap,
-                            lowDelta: minShrink / 2, highDelta: gap - minShrink / 2)
-        guard pair.highDelta > pair.lowDelta else { return nil }
-        let found = swaps ? pair.bestSwap() : pair.bestMove()
+        let lowDelta = minShrink / 2
+        let highDelta = gap - minShrink / 2
+        guard highDelta > lowDelta else { return nil }
+        let cooldown = tuning.cooldown
+        let found = state.rate.withUnsafeBufferPointer { rate in
+            state.movedAt.withUnsafeBufferPointer { movedAt in
+                state.members[from].withUnsafeBufferPointer { source in
+                    state.members[to].withUnsafeBufferPointer { dest in
+                        let pair = PairView(source: source, dest: dest, rate: rate, movedAt: movedAt, epoch: epoch,
+                                            cooldown: cooldown, gap: gap, lowDelta: lowDelta, highDelta: highDelta)
+                        return swaps ? pair.bestSwap() : pair.bestMove()
+                    }
+                }
+            }
+        }
         return found.map { Step(from: from, to: to, bucket: $0.bucket, swapped: $0.swapped, score: $0.score) }
     }
 
     /// The buckets of a (heavier, lighter) pair of queues, sorted by rate, and what a step
     /// between them must achieve: move a net rate in `lowDelta...highDelta`, ideally gap / 2.
+    /// Views into the policy state, valid only inside `bestExchange`.
     private struct PairView {
-        let source: [Int32]
-        let dest: [Int32]
-        let rate: [Double]
-        let movedAt: [Int]
+        let source: UnsafeBufferPointer<Int32>
+        let dest: UnsafeBufferPointer<Int32>
+        let rate: UnsafeBufferPointer<Double>
+        let movedAt: UnsafeBufferPointer<Int>
         let epoch: Int
         let cooldown: Int
         let gap: Double
         let lowDelta: Double
         let highDelta: Double
 
+        typealias Found = (bucket: Int, swapped: Int?, score: Double)
+
+        @inline(__always)
         func eligible(_ b: Int32) -> Bool { epoch - movedAt[Int(b)] > cooldown && rate[Int(b)] > 0 }
 
         /// Reduction of the sum of squared deviations when a net rate `delta` crosses the gap.
+        @inline(__always)
         func gain(_ delta: Double) -> Double { 2 * delta * (gap - delta) }
 
-        /// The nearest eligible source positions strictly below `i` and at or above it.
-        func neighbours(_ i: Int) -> (below: Int, above: Int) {
-            var below = i - 1
-            while below >= 0, !eligible(source[below]) { below -= 1 }
-            var above = i
-            while above < source.count, !eligible(source[above]) { above += 1 }
-            return (below, above)
-        }
-
-        /// The source bucket closest to half the gap (a binary search).
-        func bestMove() -> (bucket: Int, swapped: Int?, score: Double)? {
+        /// The source bucket closest to half the gap: a binary search, then the nearest
+        /// eligible bucket on each side.
+        func bestMove() -> Found? {
             let half = gap / 2
             var lo = 0
             var hi = source.count
@@ -428,34 +449,48 @@ public struct SteadyPolicy: BalancingPolicy {
                 let mid = (lo + hi) / 2
                 if rate[Int(source[mid])] < half { lo = mid + 1 } else { hi = mid }
             }
-            var best: (bucket: Int, swapped: Int?, score: Double)?
-            let (below, above) = neighbours(lo)
-            for i in [below, above] where i >= 0 && i < source.count {
-                let w = rate[Int(source[i])]
-                guard w >= lowDelta, w <= highDelta else { continue }
-                if gain(w) > (best?.score ?? 0) { best = (Int(source[i]), nil, gain(w)) }
-            }
+            var below = lo - 1
+            while below >= 0, !eligible(source[below]) { below -= 1 }
+            var above = lo
+            while above < source.count, !eligible(source[above]) { above += 1 }
+            var best: Found?
+            consider(below, against: 0, swapped: nil, scale: 1, best: &best)
+            consider(above, against: 0, swapped: nil, scale: 1, best: &best)
             return best
         }
 
         /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
-        /// gap (one merge-like pass); scored per bucket moved, i.e. halved.
-        func bestSwap() -> (bucket: Int, swapped: Int?, score: Double)? {
+        /// gap; scored per bucket moved, i.e. halved. One merge-like pass: as b's rate grows,
+        /// the split point in the source and its nearest eligible neighbours only move right.
+        func bestSwap() -> Found? {
             let half = gap / 2
-            var best: (bucket: Int, swapped: Int?, score: Double)?
-            var p = 0
+            var best: Found?
+            var p = 0          // first source position with rate >= rate(b) + half
+            var below = -1     // nearest eligible source position < p
+            var above = 0      // nearest eligible source position >= p (source.count: none)
             for b in dest where eligible(b) {
                 let wb = rate[Int(b)]
-                while p < source.count, rate[Int(source[p])] < wb + half { p += 1 }
-                let (below, above) = neighbours(p)
-                for i in [below, above] where i >= 0 && i < source.count {
-                    let delta = rate[Int(source[i])] - wb
-                    guard delta >= lowDelta, delta <= highDelta else { continue }
-                    let score = gain(delta) / 2
-                    if score > (best?.score ?? 0) { best = (Int(source[i]), Int(b), score) }
+                while p < source.count, rate[Int(source[p])] < wb + half {
+                    if eligible(source[p]) { below = p }
+                    p += 1
                 }
+                if above < p { above = p }
+                while above < source.count, !eligible(source[above]) { above += 1 }
+                consider(below, against: wb, swapped: Int(b), scale: 0.5, best: &best)
+                consider(above, against: wb, swapped: Int(b), scale: 0.5, best: &best)
             }
             return best
+        }
+
+        /// Keeps source position `i` (if any) moving net rate(i) - `against` when it is in range
+        /// and scores better than `best`.
+        @inline(__always)
+        func consider(_ i: Int, against: Double, swapped: Int?, scale: Double, best: inout Found?) {
+            guard i >= 0, i < source.count else { return }
+            let delta = rate[Int(source[i])] - against
+            guard delta >= lowDelta, delta <= highDelta else { return }
+            let score = scale == 1 ? gain(delta) : gain(delta) / 2
+            if score > (best?.score ?? 0) { best = (Int(source[i]), swapped, score) }
         }
     }
 
@@ -468,6 +503,8 @@ public struct SteadyPolicy: BalancingPolicy {
             state.relocate(other, from: step.to, to: step.from)
             state.movedAt[other] = epoch
         }
+        state.queueWeightChanged(step.from)
+        state.queueWeightChanged(step.to)
     }
 }
 
@@ -505,28 +542,32 @@ extension SteadyPolicy.State {
     mutating func sortMembers(_ q: Int) {
         guard !sorted[q] else { return }
         sorted[q] = true
-        let r = rate
-        func less(_ a: Int32, _ b: Int32) -> Bool { r[Int(a)] < r[Int(b)] || (r[Int(a)] == r[Int(b)] && a < b) }
         // Lists are kept between epochs and rates drift slowly: insertion sort is linear on
         // nearly sorted input; fall back to a full sort when it is not.
-        var shifts = 0
-        let limit = 4 * members[q].count + 16
-        let done: Bool = members[q].withUnsafeMutableBufferPointer { m in
-            guard m.count > 1 else { return true }
-            for i in 1..<m.count {
-                let x = m[i]
-                var j = i
-                while j > 0, less(x, m[j - 1]) {
-                    m[j] = m[j - 1]
-                    j -= 1
-                    shifts += 1
+        rate.withUnsafeBufferPointer { r in
+            members[q].withUnsafeMutableBufferPointer { m in
+                @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool {
+                    r[Int(a)] < r[Int(b)] || (r[Int(a)] == r[Int(b)] && a < b)
                 }
-                m[j] = x
-                if shifts > limit { return false }
+                guard m.count > 1 else { return }
+                var shifts = 0
+                let limit = 4 * m.count + 16
+                for i in 1..<m.count {
+                    let x = m[i]
+                    var j = i
+                    while j > 0, less(x, m[j - 1]) {
+                        m[j] = m[j - 1]
+                        j -= 1
+                        shifts += 1
+                    }
+                    m[j] = x
+                    if shifts > limit {
+                        m.sort(by: less)
+                        return
+                    }
+                }
             }
-            return true
         }
-        if !done { members[q].sort(by: less) }
     }
 
     mutating func relocate(_ bucket: Int, from: Int, to: Int) {
@@ -586,29 +627,26 @@ extension SteadyPolicy.State {
         return lo > 0 ? (hi - lo) / lo : .infinity
     }
 
-    /// The `k` heaviest (descending) and `k` lightest (ascending) effective queues.
+    /// Builds the queue windows over the effective queues' current smoothed rates.
+    mutating func buildQueueWindows(_ window: Int) {
+        negatedWeight.removeAll(keepingCapacity: true)
+        for w in weight { negatedWeight.append(-w) }
+        heavyWindow.rebuild(members: effective, keys: weight, window: window)
+        lightWindow.rebuild(members: effective, keys: negatedWeight, window: window)
+    }
+
+    /// Tells the queue windows that `q`'s smoothed rate changed.
+    mutating func queueWeightChanged(_ q: Int) {
+        negatedWeight[q] = -weight[q]
+        heavyWindow.update(q, key: weight[q])
+        lightWindow.update(q, key: -weight[q])
+    }
+
+    /// The `k` heaviest (descending; equal rates by queue id) and `k` lightest (ascending; equal
+    /// rates by queue id) effective queues.
     mutating func extremes(_ k: Int) {
-        heavy.removeAll(keepingCapacity: true)
-        light.removeAll(keepingCapacity: true)
-        for q in effective {
-            let w = weight[q]
-            if heavy.count < k || w > weight[heavy[heavy.count - 1]] {
-                var i = min(heavy.count, k - 1)
-                if heavy.count < k { heavy.append(q) } else { heavy[i] = q }
-                while i > 0, weight[heavy[i - 1]] < w {
-                    heavy.swapAt(i, i - 1)
-                    i -= 1
-                }
-            }
-            if light.count < k || w < weight[light[light.count - 1]] {
-                var i = min(light.count, k - 1)
-                if light.count < k { light.append(q) } else { light[i] = q }
-                while i > 0, weight[light[i - 1]] > w {
-                    light.swapAt(i, i - 1)
-                    i -= 1
-                }
-            }
-        }
+        heavyWindow.top(k, members: effective, keys: weight, into: &heavy)
+        lightWindow.top(k, members: effective, keys: negatedWeight, into: &light)
     }
 }
 
