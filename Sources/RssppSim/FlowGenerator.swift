@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import HeapModule
 import RssppCore
 
 /// A source of packets in time order.
@@ -48,37 +47,47 @@ public struct FlowTrafficConfig: Sendable {
 /// Flow-level traffic: Poisson flow arrivals, flow lengths from a `FlowMix`, each flow's
 /// packets a Poisson process at the flow's expected rate. Starts in steady state: the flows
 /// alive at time 0 are drawn length-biased, with a uniformly random part already sent.
+///
+/// The live flows' packet processes are generated as their superposition, which has the same
+/// law as running them one by one: the next packet of all flows together comes after an
+/// Exp(Σ rates) gap and belongs to flow i with probability rate_i / Σ rates, independently of
+/// the past (memorylessness; the gap is redrawn whenever Σ changes). Flows are kept in
+/// quarter-octave rate classes: a class is drawn by its rate sum, then a member uniformly,
+/// accepted with probability rate / class bound (≥ 0.84), so a packet costs O(classes
+/// scanned) with no event queue, no logarithm and no per-packet allocation.
 public struct FlowGenerator: TrafficSource {
-    struct Pending: Comparable {
-        var time: Double
-        var flow: Int32
-        static func < (a: Pending, b: Pending) -> Bool { a.time < b.time }
-    }
-
     public let config: FlowTrafficConfig
     private var rng: SimRandom
+    private let exponential = ExponentialZiggurat.standard
     private let hasher: ToeplitzHasher
-    // Pending packets: a timing wheel of `wheelSize` slots of `slotWidth` seconds (one packet
-    // per slot on average), each slot a linked list of flows; flows further out than the
-    // wheel wait in `overflow` until their slot comes up.
-    private static let wheelSize = 1 << 16
-    private let slotWidth: Double
-    private var slotHead: [Int32]
-    private var currentSlot = 0
-    private var overflow = Heap<Pending>()
-    /// One live flow (one cache line), recycled through a free list.
-    struct Flow {              // 32 bytes: two flows per cache line
-        var time: Double       // next packet
+    /// One live flow, recycled through a free list.
+    struct Flow {              // 28 bytes
         var rate: Float        // expected packets/s
+        var current: Float     // packets/s now (rate × the bursty variant's factor)
         var id: UInt32         // for the bursty variant's per-period factor
         var remaining: Int32
         var hash: UInt32
-        var next: Int32        // next flow in the same wheel slot, -1 at the end
+        var slot: Int32        // index in members[rateClass]
         var bytes: UInt16
+        var rateClass: UInt16
     }
     private var flows: [Flow] = []
     private var freeFlows: [Int32] = []
     private var nextFlowId: UInt64 = 0
+    // Rate classes: class k = 4 × (binary exponent + 128) + top two mantissa bits of the rate,
+    // i.e. rates in [2^e (1 + m/4), 2^e (1 + (m+1)/4)), for every normal Float rate.
+    private static let classCount = 1024
+    private var members: [[Int32]]
+    /// Sum of the members' current rates (exact: Float values of one binade summed in Double).
+    private var classRate: [Double]
+    /// Upper bound of a member's current rate.
+    private let classBound: [Double]
+    private var lowClass = FlowGenerator.classCount, highClass = -1
+    private var totalRate = 0.0
+    private var nextPacket = Double.infinity
+    // Bursty variant: index and end of the current period.
+    private var period: UInt64 = 0
+    private var nextPeriod = Double.infinity
     // Arrivals.
     private let flowArrivalRate: Double
     private let seriesMax: Double
@@ -116,19 +125,26 @@ public struct FlowGenerator: TrafficSource {
             series = []
         }
         seriesMax = series.max() ?? 1
-        slotWidth = 1 / config.packetRate
-        slotHead = [Int32](repeating: -1, count: Self.wheelSize)
+        members = [[Int32]](repeating: [], count: Self.classCount)
+        classRate = [Double](repeating: 0, count: Self.classCount)
+        let burstBound = config.bursty ? 1.5 : 1.0
+        classBound = (0..<Self.classCount).map { k in
+            Double(sign: .plus, exponent: k / 4 - 128, significand: 1 + Double(k % 4 + 1) / 4) * burstBound
+        }
+        if config.bursty { nextPeriod = config.burstPeriod }
         mask = config.tableSize - 1
         bucketRate = [Double](repeating: 0, count: config.tableSize)
         bucketSince = bucketRate
         bucketIntegral = bucketRate
         populateSteadyState()
         nextArrival = nextArrivalTime(after: 0)
+        nextPacket = packetTime(after: 0)
     }
 
     /// Expected packet rate of a flow of `packets`.
     private func rate(packets: Int) -> Double {
-        Swift.min(config.maxFlowRate, Double(packets) / config.flowLifetime)
+        // Kept within normal Float range, where the rate classes are exact.
+        Swift.min(config.maxFlowRate, 1e30, Swift.max(1e-30, Double(packets) / config.flowLifetime))
     }
 
     private mutating func populateSteadyState() {
@@ -154,32 +170,54 @@ public struct FlowGenerator: TrafficSource {
             let (packets, bytes) = config.mix.sampleFlow(ofClass: lo, &rng)
             guard packets > 1 else { continue }
             let remaining = Swift.max(1, Int((Double(packets) * (1 - rng.uniform())).rounded(.up)))
-            let f = newFlow(bytes: bytes, remaining: remaining, rate: rate(packets: packets), at: 0)
-            schedule(flow: f, at: gap(flow: f, at: 0))
+            flowsStarted &+= 1
+            startFlow(bytes: bytes, remaining: remaining, rate: rate(packets: packets), hash: randomFlowHash(), at: 0)
         }
     }
 
     private mutating func nextArrivalTime(after t: Double) -> Double {
-        if series.isEmpty { return t + rng.exponential(rate: flowArrivalRate) }
+        if series.isEmpty { return t + exponential.sample(&rng) / flowArrivalRate }
         // Thinning: candidates at the peak rate, kept with probability rate(t) / peak.
         var time = t
         while true {
-            time += rng.exponential(rate: flowArrivalRate * seriesMax)
+            time += exponential.sample(&rng) / (flowArrivalRate * seriesMax)
             let level = series[Int(time) % series.count]
             if rng.uniform() * seriesMax < level { return time }
         }
     }
 
-    private mutating func newFlow(bytes: UInt32, remaining: Int, rate: Double, at t: Double) -> Int32 {
+    /// The next packet of all live flows together after `t` (infinity when none is live).
+    @inline(__always)
+    private mutating func packetTime(after t: Double) -> Double {
+        totalRate > 0 ? t + exponential.sample(&rng) / totalRate : .infinity
+    }
+
+    /// A random TCP flow to 203.0.113.0/24 (ports 80 and 443) and its RSS hash.
+    private mutating func randomFlowHash() -> UInt32 {
         let tuple = FlowTuple(
             source: .v4(UInt32(truncatingIfNeeded: rng.next())),
-            destination: .v4(0xCB00_7100 | UInt32(rng.below(256))),  // 203.0.113.0/24
+            destination: .v4(0xCB00_7100 | UInt32(rng.below(256))),
             sourcePort: UInt16(1024 + rng.below(64512)), destinationPort: rng.below(4) == 0 ? 80 : 443,
             proto: .tcp)
-        let hash = hasher.hash(tuple)
+        return hasher.hash(tuple)
+    }
+
+    /// The bursty variant's factor for flow `id` in the current period, uniform in [0.5, 1.5).
+    @inline(__always)
+    private func burstFactor(_ id: UInt32) -> Double {
+        0.5 + Double(mix64(UInt64(id), period) >> 11) * 0x1.0p-53
+    }
+
+    /// Adds a flow with `remaining` packets still to send to the live set.
+    private mutating func startFlow(bytes: UInt32, remaining: Int, rate: Double, hash: UInt32, at t: Double) {
+        let base = Float(rate)
+        let id = UInt32(truncatingIfNeeded: nextFlowId)
+        nextFlowId &+= 1
+        let current = config.bursty ? Float(rate * burstFactor(id)) : base
+        let k = Self.rateClass(base)
+        let flow = Flow(rate: base, current: current, id: id, remaining: Int32(clamping: remaining), hash: hash,
+                        slot: Int32(members[k].count), bytes: UInt16(clamping: bytes), rateClass: UInt16(k))
         let f: Int32
-        let flow = Flow(time: t, rate: Float(rate), id: UInt32(truncatingIfNeeded: nextFlowId),
-                        remaining: Int32(clamping: remaining), hash: hash, next: -1, bytes: UInt16(clamping: bytes))
         if let free = freeFlows.popLast() {
             f = free
             flows[Int(f)] = flow
@@ -187,10 +225,47 @@ public struct FlowGenerator: TrafficSource {
             f = Int32(flows.count)
             flows.append(flow)
         }
-        nextFlowId &+= 1
-        flowsStarted &+= 1
-        adjustExpected(bucket: Int(hash) & mask, by: Double(Float(rate)), at: t)
-        return f
+        members[k].append(f)
+        classRate[k] += Double(current)
+        lowClass = Swift.min(lowClass, k)
+        highClass = Swift.max(highClass, k)
+        sumRates()
+        adjustExpected(bucket: Int(hash) & mask, by: Double(base), at: t)
+    }
+
+    /// Removes flow `f` (its last packet was sent at `t`).
+    private mutating func endFlow(_ f: Int32, at t: Double) {
+        let flow = flows[Int(f)]
+        let k = Int(flow.rateClass)
+        let last = members[k].removeLast()
+        if last != f {
+            members[k][Int(flow.slot)] = last
+            flows[Int(last)].slot = flow.slot
+        }
+        if members[k].isEmpty {
+            classRate[k] = 0
+            while lowClass <= highClass && members[lowClass].isEmpty { lowClass += 1 }
+            while highClass >= lowClass && members[highClass].isEmpty { highClass -= 1 }
+            if lowClass > highClass { lowClass = Self.classCount; highClass = -1 }
+        } else {
+            classRate[k] -= Double(flow.current)
+        }
+        sumRates()
+        freeFlows.append(f)
+        adjustExpected(bucket: Int(flow.hash) & mask, by: -Double(flow.rate), at: t)
+    }
+
+    @inline(__always)
+    private static func rateClass(_ rate: Float) -> Int {
+        guard rate.isNormal else { return 0 }
+        let k = 4 * (Int(rate.exponent) + 128) + Int(rate.significandBitPattern >> 21)
+        return Swift.min(Swift.max(k, 0), classCount - 1)
+    }
+
+    private mutating func sumRates() {
+        var sum = 0.0
+        if lowClass <= highClass { for k in lowClass...highClass { sum += classRate[k] } }
+        totalRate = sum
     }
 
     @inline(__always)
@@ -200,83 +275,79 @@ public struct FlowGenerator: TrafficSource {
         bucketRate[b] += delta
     }
 
-    /// Time to the flow's next packet after `t`.
+    /// Draws the flow that sends the next packet: a class by its rate sum, then a member by
+    /// rejection against the class bound.
     @inline(__always)
-    private mutating func gap(flow f: Int32, at t: Double) -> Double {
-        var r = Double(flows[Int(f)].rate)
-        if config.bursty {
-            let period = UInt64(Swift.max(0, t / config.burstPeriod))
-            r *= 0.5 + Double(mix64(UInt64(flows[Int(f)].id), period) >> 11) * 0x1.0p-53
+    private mutating func pickFlow() -> Int32 {
+        var u = rng.uniform() * totalRate
+        var k = highClass
+        while k > lowClass {
+            u -= classRate[k]
+            if u < 0 && !members[k].isEmpty { break }
+            k -= 1
         }
-        return t + rng.exponential(rate: r)
+        // (Rounding can leave u ≥ 0 after the scan: the lowest class, never empty, takes it.)
+        let bound = classBound[k]
+        return members[k].withUnsafeBufferPointer { m in
+            while true {
+                let f = m[rng.below(m.count)]
+                if rng.uniform() * bound < Double(flows[Int(f)].current) { return f }
+            }
+        }
     }
 
-    /// Puts flow `f`'s next packet at time `t` on the wheel (or in the overflow heap).
-    @inline(__always)
-    private mutating func schedule(flow f: Int32, at t: Double) {
-        let i = Int(f)
-        flows[i].time = t
-        let slot = Swift.max(currentSlot, Int(Swift.min(t / slotWidth, 9e15)))
-        if slot - currentSlot < Self.wheelSize {
-            let s = slot & (Self.wheelSize - 1)
-            flows[i].next = slotHead[s]
-            slotHead[s] = f
-        } else {
-            overflow.insert(Pending(time: t, flow: f))
+    /// A new period of the bursty variant: every live flow draws its factor.
+    private mutating func newPeriod() {
+        period += 1
+        nextPeriod = Double(period + 1) * config.burstPeriod
+        for k in 0..<Self.classCount where !members[k].isEmpty {
+            var sum = 0.0
+            for f in members[k] {
+                let c = Float(Double(flows[Int(f)].rate) * burstFactor(flows[Int(f)].id))
+                flows[Int(f)].current = c
+                sum += Double(c)
+            }
+            classRate[k] = sum
         }
+        sumRates()
     }
 
     public mutating func emit<S: PacketSink>(until end: Double, into sink: inout S) {
         while true {
-            let slotEnd = Double(currentSlot + 1) * slotWidth
-            let s = currentSlot & (Self.wheelSize - 1)
-            while let m = overflow.min, m.time < slotEnd {
-                _ = overflow.removeMin()
-                flows[Int(m.flow)].next = slotHead[s]
-                slotHead[s] = m.flow
-            }
-            // The earliest packet in this slot (slots hold a handful at most).
-            var best: Int32 = -1, bestPrev: Int32 = -1, bestTime = Double.infinity
-            var prev: Int32 = -1, f = slotHead[s]
-            while f >= 0 {
-                let t = flows[Int(f)].time
-                if t < bestTime { best = f; bestPrev = prev; bestTime = t }
-                prev = f
-                f = flows[Int(f)].next
-            }
-            let t = Swift.min(bestTime, nextArrival)
-            if t < slotEnd {
+            if nextPacket < nextArrival && nextPacket < nextPeriod {
+                let t = nextPacket
                 guard t < end else { return }
-                if nextArrival <= bestTime {
-                    nextArrival = nextArrivalTime(after: t)
-                    let c = config.mix.sampleClass(&rng)
-                    let (packets, bytes) = config.mix.sampleFlow(ofClass: c, &rng)
-                    let nf = newFlow(bytes: bytes, remaining: packets, rate: rate(packets: packets), at: t)
-                    deliver(flow: nf, at: t, into: &sink)
-                    if flows[Int(nf)].remaining > 0 { schedule(flow: nf, at: gap(flow: nf, at: t)) }
+                let f = pickFlow()
+                let flow = flows[Int(f)]
+                sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
+                packetsEmitted &+= 1
+                if flow.remaining <= 1 {
+                    endFlow(f, at: t)
                 } else {
-                    let after = flows[Int(best)].next
-                    if bestPrev >= 0 { flows[Int(bestPrev)].next = after } else { slotHead[s] = after }
-                    deliver(flow: best, at: bestTime, into: &sink)
-                    if flows[Int(best)].remaining > 0 { schedule(flow: best, at: gap(flow: best, at: bestTime)) }
+                    flows[Int(f)].remaining = flow.remaining - 1
+                }
+                nextPacket = packetTime(after: t)
+            } else if nextArrival <= nextPeriod {
+                let t = nextArrival
+                guard t < end else { return }
+                nextArrival = nextArrivalTime(after: t)
+                let c = config.mix.sampleClass(&rng)
+                let (packets, bytes) = config.mix.sampleFlow(ofClass: c, &rng)
+                let hash = randomFlowHash()
+                flowsStarted &+= 1
+                // The first packet leaves at once; the rest follow as a Poisson process.
+                sink.receive(Packet(time: t, hash: hash, bytes: UInt32(UInt16(clamping: bytes))))
+                packetsEmitted &+= 1
+                if packets > 1 {
+                    startFlow(bytes: bytes, remaining: packets - 1, rate: rate(packets: packets), hash: hash, at: t)
+                    nextPacket = packetTime(after: t)
                 }
             } else {
-                guard slotEnd < end else { return }
-                currentSlot += 1
+                let t = nextPeriod
+                guard t < end else { return }
+                newPeriod()
+                nextPacket = packetTime(after: t)
             }
-        }
-    }
-
-    @inline(__always)
-    private mutating func deliver<S: PacketSink>(flow f: Int32, at t: Double, into sink: inout S) {
-        let i = Int(f)
-        let flow = flows[i]
-        sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
-        packetsEmitted &+= 1
-        flows[i].remaining = flow.remaining - 1
-        if flow.remaining == 1 {
-            adjustExpected(bucket: Int(flow.hash) & mask, by: -Double(flow.rate), at: t)
-            freeFlows.append(f)
         }
     }
 

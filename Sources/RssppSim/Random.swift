@@ -44,10 +44,10 @@ public struct SimRandom: Sendable {
         Double((next() >> 11) + 1) * 0x1.0p-53
     }
 
-    /// Exponentially distributed with the given rate (mean 1/rate).
+    /// Exponentially distributed with the given rate (mean 1/rate), by the ziggurat method.
     @inline(__always)
     public mutating func exponential(rate: Double) -> Double {
-        -log(uniformPositive()) / rate
+        ExponentialZiggurat.standard.sample(&self) / rate
     }
 
     /// Uniform integer in 0..<bound (bound > 0).
@@ -82,4 +82,51 @@ func mix64(_ a: UInt64, _ b: UInt64) -> UInt64 {
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
+}
+
+/// Exact Exp(1) samples by the ziggurat method (Marsaglia and Tsang, "The ziggurat method for
+/// generating random variables", J. Stat. Software 5(8), 2000): 256 layers of equal area
+/// under e^-x; about 98.9% of samples cost one 64-bit draw, a multiply and a compare, the
+/// rest a wedge test with exp() or, in the base layer, the tail r + Exp(1) (memoryless).
+/// Keep one instance where it is used in a hot loop (a stored `let` is cheaper to reach than
+/// the lazily initialised `standard`).
+public struct ExponentialZiggurat: Sendable {
+    /// Right edge of the base layer and the common area of every layer.
+    static let r = 7.69711747013104972
+    static let area = 3.949659822581572e-3
+    /// Layer edges: x[0] is the base layer's virtual width (area / f(r)), x[1] = r, then
+    /// decreasing to x[256] = 0. fx[i] = e^-x[i].
+    private let x: [Double]
+    private let fx: [Double]
+
+    public static let standard = ExponentialZiggurat()
+
+    public init() {
+        var x = [Double](repeating: 0, count: 257)
+        x[0] = Self.area / exp(-Self.r)
+        x[1] = Self.r
+        for i in 1..<255 { x[i + 1] = -log(exp(-x[i]) + Self.area / x[i]) }
+        x[256] = 0
+        self.x = x
+        fx = x.map { exp(-$0) }
+    }
+
+    @inline(__always)
+    public func sample(_ rng: inout SimRandom) -> Double {
+        while true {
+            let bits = rng.next()
+            let i = Int(bits & 0xFF)
+            let z = Double(bits >> 11) * 0x1.0p-53 * x[i]
+            if z < x[i + 1] { return z }  // inside the layer's rectangle: under the curve
+            if let v = slowPath(i: i, z: z, &rng) { return v }
+        }
+    }
+
+    @inline(never)
+    private func slowPath(i: Int, z: Double, _ rng: inout SimRandom) -> Double? {
+        if i == 0 { return Self.r - log(rng.uniformPositive()) }  // the tail beyond r
+        // The wedge between the layer's rectangle and the curve.
+        let y = fx[i] + rng.uniform() * (fx[i + 1] - fx[i])
+        return y < exp(-z) ? z : nil
+    }
 }

@@ -25,18 +25,30 @@ struct LoadMeter: PacketSink {
 struct GeneratorTests {
     @Test("Offered load is the requested mean load", arguments: ["campus", "univ1", "websearch"])
     func meanLoad(mix: String) throws {
-        var s = Scenario()
-        s.traffic = .flows(try FlowMix.builtIn(mix))
-        s.host.cores = 4
-        s.ratePerCore = 50_000
-        s.load = 0.6
-        s.duration = 2
-        var source = try s.makeSource()
-        var meter = LoadMeter(host: s.resolvedHost)
-        source.emit(until: s.duration, into: &meter)
-        let load = meter.service / (Double(s.host.cores) * s.duration)
-        #expect(abs(load - 0.6) / 0.6 < 0.15, "measured load \(load)")
-        #expect(meter.ordered)
+        // These mixes are heavy-tailed (univ1: 1% of flows are 0.1–87 MB, capped at 10% of a
+        // core, so a handful of flows carry most of the load): one 2 s run can be 40% off the
+        // mean. The generator must send what its flows promise (checked per run, tightly),
+        // and the mean over seeds must be the requested load.
+        var loads = [Double]()
+        for seed in UInt64(1)...4 {
+            var s = Scenario()
+            s.traffic = .flows(try FlowMix.builtIn(mix))
+            s.host.cores = 4
+            s.ratePerCore = 50_000
+            s.load = 0.6
+            s.duration = 2
+            s.seed = seed
+            var source = try s.makeSource()
+            var meter = LoadMeter(host: s.resolvedHost)
+            source.emit(until: s.duration, into: &meter)
+            let taken = source.takeExpectedBucketPackets(at: s.duration)
+            let promised = try #require(taken).reduce(0, +)
+            #expect(abs(Double(meter.packets) - promised) / promised < 0.03, "seed \(seed): sent \(meter.packets), flows' rates \(promised)")
+            loads.append(meter.service / (Double(s.host.cores) * s.duration))
+            #expect(meter.ordered)
+        }
+        let load = loads.reduce(0, +) / Double(loads.count)
+        #expect(abs(load - 0.6) / 0.6 < 0.15, "measured loads \(loads)")
     }
 
     @Test("Bursty and diurnal variants keep the mean roughly and stay in time order")
