@@ -84,7 +84,7 @@ struct rsspp_core_stats {
  */
 struct rsspp_count_config {
 	__u32 table_mask; /* table size - 1; bucket = hash & table_mask */
-	__u32 table_size; /* slots in each CPU row of rsspp_bucket_stats (for readers; BPF uses the mask) */
+	__u32 table_size; /* slots per CPU row of rsspp_bucket_stats (readers; BPF uses the mask) */
 };
 
 struct rsspp_toeplitz_config {

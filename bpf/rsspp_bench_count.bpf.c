@@ -17,13 +17,13 @@ int rsspp_bench_count(struct xdp_md *ctx)
 	__u64 len = data_end - data;
 	struct rsspp_bucket_slot *row;
 
-	if (data + 30 > data_end) {
+	if (rsspp_unlikely(data + 30 > data_end)) {
 		/* Frame too short to carry the stand-in hash: pass, count it. */
 		rsspp_uncounted(len, RSSPP_NO_HASH);
 		return XDP_PASS;
 	}
 	row = rsspp_row();
-	if (!row) {
+	if (rsspp_unlikely(!row)) {
 		/* CPU beyond the map: count where possible, pass untouched. */
 		rsspp_uncounted(len, RSSPP_SLOT_MISS);
 		return XDP_PASS;

@@ -9,6 +9,10 @@
 
 #include "rsspp_abi.h"
 
+/* Marks a rare branch (a packet that gets no bucket) so the compiler lays out the counting
+ * path straight, without taken jumps. */
+#define rsspp_unlikely(x) __builtin_expect(!!(x), 0)
+
 /* Set by the loader between open and load; see struct rsspp_count_config. */
 #ifdef RSSPP_WITH_TOEPLITZ
 const volatile struct rsspp_toeplitz_config rsspp_cfg = {

@@ -19,13 +19,13 @@ int rsspp_xdp_meta(struct xdp_md *ctx)
 	enum xdp_rss_hash_type type;
 	__u32 hash = 0;
 
-	if (bpf_xdp_metadata_rx_hash(ctx, &hash, &type) < 0) {
+	if (rsspp_unlikely(bpf_xdp_metadata_rx_hash(ctx, &hash, &type) < 0)) {
 		/* The driver has no hash for this frame (-ENODATA) or at all: pass, count it. */
 		rsspp_uncounted(len, RSSPP_NO_HASH);
 		return XDP_PASS;
 	}
 	row = rsspp_row();
-	if (!row) {
+	if (rsspp_unlikely(!row)) {
 		/* CPU beyond the map: count where possible, pass untouched. */
 		rsspp_uncounted(len, RSSPP_SLOT_MISS);
 		return XDP_PASS;

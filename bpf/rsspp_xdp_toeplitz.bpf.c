@@ -51,15 +51,15 @@ int rsspp_xdp_toeplitz(struct xdp_md *ctx)
 	__u16 proto;
 	__u32 hash;
 
-	if (!row) /* CPU beyond the map: count where possible, pass untouched */
+	if (rsspp_unlikely(!row)) /* CPU beyond the map: count where possible, pass untouched */
 		return rsspp_pass_uncounted(len, RSSPP_SLOT_MISS);
-	if (l3 > data_end) /* shorter than an Ethernet header: pass, not a flow */
+	if (rsspp_unlikely(l3 > data_end)) /* shorter than an Ethernet header: pass, not a flow */
 		return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 	proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_hdr *vh = l3;
 
-		if ((void *)(vh + 1) > data_end) /* truncated VLAN tag: pass, not a flow */
+		if (rsspp_unlikely((void *)(vh + 1) > data_end)) /* truncated VLAN tag: pass, not a flow */
 			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 		proto = vh->h_vlan_encapsulated_proto;
 		l3 = vh + 1;
@@ -67,16 +67,20 @@ int rsspp_xdp_toeplitz(struct xdp_md *ctx)
 
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = l3;
-		void *l4;
+		void *l4 = iph + 1;
+		__u8 ihl, l4proto;
 
-		/* Truncated or malformed IPv4 header: pass, not a flow. */
-		if ((void *)(iph + 1) > data_end || iph->ihl < 5)
+		if (rsspp_unlikely(l4 > data_end)) /* truncated IPv4 header: pass, not a flow */
 			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
-		l4 = l3 + iph->ihl * 4;
+		ihl = iph->ihl;
+		if (rsspp_unlikely(ihl < 5)) /* malformed IPv4 header: pass, not a flow */
+			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
+		l4proto = iph->protocol;
 		/* Fragments carry no (or partial) ports: the NIC hashes the addresses only. */
-		if (!(iph->frag_off & bpf_htons(IP_MF_OFFSET)) &&
-		    (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP)) {
-			if (l4 + 4 > data_end) /* truncated TCP/UDP ports: pass, not a flow */
+		if ((l4proto == IPPROTO_TCP || l4proto == IPPROTO_UDP) &&
+		    !(iph->frag_off & bpf_htons(IP_MF_OFFSET))) {
+			l4 = l3 + ihl * 4;
+			if (rsspp_unlikely(l4 + 4 > data_end)) /* truncated TCP/UDP ports: pass, not a flow */
 				return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 			hash = rsspp_toeplitz((const __u8 *)&iph->saddr, 0, 8) ^ rsspp_toeplitz(l4, 8, 4);
 		} else {
@@ -86,11 +90,11 @@ int rsspp_xdp_toeplitz(struct xdp_md *ctx)
 		struct ipv6hdr *ip6h = l3;
 		void *l4 = ip6h + 1;
 
-		if (l4 > data_end) /* truncated IPv6 header: pass, not a flow */
+		if (rsspp_unlikely(l4 > data_end)) /* truncated IPv6 header: pass, not a flow */
 			return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 		/* Extension headers are not walked: such packets hash on addresses, as 2-tuple. */
 		if (ip6h->nexthdr == IPPROTO_TCP || ip6h->nexthdr == IPPROTO_UDP) {
-			if (l4 + 4 > data_end) /* truncated TCP/UDP ports: pass, not a flow */
+			if (rsspp_unlikely(l4 + 4 > data_end)) /* truncated TCP/UDP ports: pass, not a flow */
 				return rsspp_pass_uncounted(len, RSSPP_SHORT_FRAME);
 			hash = rsspp_toeplitz((const __u8 *)&ip6h->saddr, 0, 32) ^ rsspp_toeplitz(l4, 32, 4);
 		} else {
