@@ -52,36 +52,40 @@ public struct FlowTrafficConfig: Sendable {
 /// law as running them one by one: the next packet of all flows together comes after an
 /// Exp(Σ rates) gap and belongs to flow i with probability rate_i / Σ rates, independently of
 /// the past (memorylessness; the gap is redrawn whenever Σ changes). Flows are kept in
-/// quarter-octave rate classes: a class is drawn by its rate sum, then a member uniformly,
-/// accepted with probability rate / class bound (≥ 0.84), so a packet costs O(classes
-/// scanned) with no event queue, no logarithm and no per-packet allocation.
+/// quarter-octave rate classes: a class is drawn by its rate sum (binary search), then a
+/// member uniformly, accepted with probability rate / class bound (≥ 0.8), so a packet costs
+/// one random access to a flow record, with no event queue, no logarithm and no allocation.
 public struct FlowGenerator: TrafficSource {
     public let config: FlowTrafficConfig
     private var rng: SimRandom
     private let exponential = ExponentialZiggurat.standard
     private let hasher: ToeplitzHasher
-    /// One live flow, recycled through a free list.
-    struct Flow {              // 28 bytes
-        var rate: Float        // expected packets/s
+    /// One live flow, kept in its rate class's pool.
+    struct Flow {              // 24 bytes
         var current: Float     // packets/s now (rate × the bursty variant's factor)
-        var id: UInt32         // for the bursty variant's per-period factor
-        var remaining: Int32
+        var rate: Float        // expected packets/s
         var hash: UInt32
-        var slot: Int32        // index in members[rateClass]
+        var remaining: Int32
+        var id: UInt32         // for the bursty variant's per-period factor
         var bytes: UInt16
-        var rateClass: UInt16
     }
-    private var flows: [Flow] = []
-    private var freeFlows: [Int32] = []
     private var nextFlowId: UInt64 = 0
+    /// Flows alive now.
+    public private(set) var activeFlows = 0
     // Rate classes: class k = 4 × (binary exponent + 128) + top two mantissa bits of the rate,
     // i.e. rates in [2^e (1 + m/4), 2^e (1 + (m+1)/4)), for every normal Float rate.
     private static let classCount = 1024
-    private var members: [[Int32]]
+    private var pools: [[Flow]]
     /// Sum of the members' current rates (exact: Float values of one binade summed in Double).
     private var classRate: [Double]
     /// Upper bound of a member's current rate.
     private let classBound: [Double]
+    /// Running sums of `classRate` over lowClass...k, rebuilt when a flow starts or ends, and
+    /// a guide table (Chen and Asau): guide[g] is the first class whose running sum exceeds
+    /// g / guideSize of the total, where the search for a uniform draw starts.
+    private var cumulativeRate: [Double]
+    private static let guideSize = 64
+    private var guide: [Int]
     private var lowClass = FlowGenerator.classCount, highClass = -1
     private var totalRate = 0.0
     private var nextPacket = Double.infinity
@@ -125,8 +129,10 @@ public struct FlowGenerator: TrafficSource {
             series = []
         }
         seriesMax = series.max() ?? 1
-        members = [[Int32]](repeating: [], count: Self.classCount)
+        pools = [[Flow]](repeating: [], count: Self.classCount)
         classRate = [Double](repeating: 0, count: Self.classCount)
+        cumulativeRate = classRate
+        guide = [Int](repeating: 0, count: Self.guideSize)
         let burstBound = config.bursty ? 1.5 : 1.0
         classBound = (0..<Self.classCount).map { k in
             Double(sign: .plus, exponent: k / 4 - 128, significand: 1 + Double(k % 4 + 1) / 4) * burstBound
@@ -215,17 +221,9 @@ public struct FlowGenerator: TrafficSource {
         nextFlowId &+= 1
         let current = config.bursty ? Float(rate * burstFactor(id)) : base
         let k = Self.rateClass(base)
-        let flow = Flow(rate: base, current: current, id: id, remaining: Int32(clamping: remaining), hash: hash,
-                        slot: Int32(members[k].count), bytes: UInt16(clamping: bytes), rateClass: UInt16(k))
-        let f: Int32
-        if let free = freeFlows.popLast() {
-            f = free
-            flows[Int(f)] = flow
-        } else {
-            f = Int32(flows.count)
-            flows.append(flow)
-        }
-        members[k].append(f)
+        pools[k].append(Flow(current: current, rate: base, hash: hash, remaining: Int32(clamping: remaining),
+                             id: id, bytes: UInt16(clamping: bytes)))
+        activeFlows += 1
         classRate[k] += Double(current)
         lowClass = Swift.min(lowClass, k)
         highClass = Swift.max(highClass, k)
@@ -233,25 +231,21 @@ public struct FlowGenerator: TrafficSource {
         adjustExpected(bucket: Int(hash) & mask, by: Double(base), at: t)
     }
 
-    /// Removes flow `f` (its last packet was sent at `t`).
-    private mutating func endFlow(_ f: Int32, at t: Double) {
-        let flow = flows[Int(f)]
-        let k = Int(flow.rateClass)
-        let last = members[k].removeLast()
-        if last != f {
-            members[k][Int(flow.slot)] = last
-            flows[Int(last)].slot = flow.slot
-        }
-        if members[k].isEmpty {
+    /// Removes flow `j` of class `k` (its last packet was sent at `t`).
+    private mutating func endFlow(class k: Int, index j: Int, at t: Double) {
+        let flow = pools[k][j]
+        let last = pools[k].removeLast()
+        if j < pools[k].count { pools[k][j] = last }
+        activeFlows -= 1
+        if pools[k].isEmpty {
             classRate[k] = 0
-            while lowClass <= highClass && members[lowClass].isEmpty { lowClass += 1 }
-            while highClass >= lowClass && members[highClass].isEmpty { highClass -= 1 }
+            while lowClass <= highClass && pools[lowClass].isEmpty { lowClass += 1 }
+            while highClass >= lowClass && pools[highClass].isEmpty { highClass -= 1 }
             if lowClass > highClass { lowClass = Self.classCount; highClass = -1 }
         } else {
             classRate[k] -= Double(flow.current)
         }
         sumRates()
-        freeFlows.append(f)
         adjustExpected(bucket: Int(flow.hash) & mask, by: -Double(flow.rate), at: t)
     }
 
@@ -264,8 +258,20 @@ public struct FlowGenerator: TrafficSource {
 
     private mutating func sumRates() {
         var sum = 0.0
-        if lowClass <= highClass { for k in lowClass...highClass { sum += classRate[k] } }
+        if lowClass <= highClass {
+            for k in lowClass...highClass {
+                sum += classRate[k]
+                cumulativeRate[k] = sum
+            }
+        }
         totalRate = sum
+        guard lowClass <= highClass else { return }
+        var k = lowClass
+        for g in 0..<Self.guideSize {
+            let threshold = Double(g) / Double(Self.guideSize) * sum
+            while k < highClass && cumulativeRate[k] <= threshold { k += 1 }
+            guide[g] = k
+        }
     }
 
     @inline(__always)
@@ -275,23 +281,26 @@ public struct FlowGenerator: TrafficSource {
         bucketRate[b] += delta
     }
 
-    /// Draws the flow that sends the next packet: a class by its rate sum, then a member by
-    /// rejection against the class bound.
+    /// Draws the flow that sends the next packet: a class by its rate sum (guide table, then
+    /// the running sums), then a member by rejection against the class bound.
     @inline(__always)
-    private mutating func pickFlow() -> Int32 {
-        var u = rng.uniform() * totalRate
-        var k = highClass
-        while k > lowClass {
-            u -= classRate[k]
-            if u < 0 && !members[k].isEmpty { break }
-            k -= 1
+    private mutating func pickFlow() -> (rateClass: Int, index: Int) {
+        let v = rng.uniform()
+        let u = v * totalRate
+        // The first class whose running sum exceeds u: never an empty one (its sum equals the
+        // previous class's); if rounding leaves none, the search ends at highClass, not empty.
+        // guide[g] ≤ that class, since u ≥ g / guideSize × total.
+        let high = highClass
+        let k = cumulativeRate.withUnsafeBufferPointer { c in
+            var k = guide[Int(v * Double(Self.guideSize))]
+            while k < high && c[k] <= u { k += 1 }
+            return k
         }
-        // (Rounding can leave u ≥ 0 after the scan: the lowest class, never empty, takes it.)
         let bound = classBound[k]
-        return members[k].withUnsafeBufferPointer { m in
+        return pools[k].withUnsafeBufferPointer { m in
             while true {
-                let f = m[rng.below(m.count)]
-                if rng.uniform() * bound < Double(flows[Int(f)].current) { return f }
+                let j = rng.below(m.count)
+                if rng.uniform() * bound < Double(m[j].current) { return (k, j) }
             }
         }
     }
@@ -300,11 +309,11 @@ public struct FlowGenerator: TrafficSource {
     private mutating func newPeriod() {
         period += 1
         nextPeriod = Double(period + 1) * config.burstPeriod
-        for k in 0..<Self.classCount where !members[k].isEmpty {
+        for k in 0..<Self.classCount where !pools[k].isEmpty {
             var sum = 0.0
-            for f in members[k] {
-                let c = Float(Double(flows[Int(f)].rate) * burstFactor(flows[Int(f)].id))
-                flows[Int(f)].current = c
+            for j in pools[k].indices {
+                let c = Float(Double(pools[k][j].rate) * burstFactor(pools[k][j].id))
+                pools[k][j].current = c
                 sum += Double(c)
             }
             classRate[k] = sum
@@ -317,14 +326,14 @@ public struct FlowGenerator: TrafficSource {
             if nextPacket < nextArrival && nextPacket < nextPeriod {
                 let t = nextPacket
                 guard t < end else { return }
-                let f = pickFlow()
-                let flow = flows[Int(f)]
+                let (k, j) = pickFlow()
+                let flow = pools[k][j]
                 sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
                 packetsEmitted &+= 1
                 if flow.remaining <= 1 {
-                    endFlow(f, at: t)
+                    endFlow(class: k, index: j, at: t)
                 } else {
-                    flows[Int(f)].remaining = flow.remaining - 1
+                    pools[k][j].remaining = flow.remaining - 1
                 }
                 nextPacket = packetTime(after: t)
             } else if nextArrival <= nextPeriod {
@@ -358,6 +367,4 @@ public struct FlowGenerator: TrafficSource {
         return out
     }
 
-    /// Flows alive now.
-    public var activeFlows: Int { flows.count - freeFlows.count }
 }
