@@ -146,9 +146,14 @@ struct TopWindow: Sendable {
     }
 
     /// The best `k` members, best first, into `out` (replacing its contents). Scans `members`
-    /// again first when the window holds fewer than `k` while others remain outside it.
+    /// again first when the window holds fewer than `k` while others remain outside it (a
+    /// window narrower than `k` grows to `k`).
     mutating func top(_ k: Int, members: [Int], keys: [Double], into out: inout [Int]) {
-        if stale || (count < k && outside > 0) { rescan(members, keys) }
+        if k > window {
+            rebuild(members: members, keys: keys, window: k)
+        } else if stale || (count < k && outside > 0) {
+            rescan(members, keys)
+        }
         out.removeAll(keepingCapacity: true)
         for i in 0..<min(k, count) { out.append(Int(slotIds[i])) }
     }
