@@ -23,6 +23,9 @@ public struct FlowTrafficConfig: Sendable {
     /// Nominal lifetime of a flow: its packets spread over this long unless that would exceed
     /// `maxFlowRate`, in which case the flow lasts `packets / maxFlowRate`.
     public var flowLifetime: Double = 1.0
+    /// When set, each flow draws its packet rate from this distribution (clipped at
+    /// `maxFlowRate`) and lasts about `packets / rate`; `flowLifetime` is then unused.
+    public var flowRates: FlowRateDistribution? = nil
     /// Highest expected rate of one flow, packets/s.
     public var maxFlowRate: Double
     /// Each flow's rate is multiplied by a fresh uniform factor in [0.5, 1.5] every
@@ -60,6 +63,7 @@ public struct FlowGenerator: TrafficSource {
     private var rng: SimRandom
     private let exponential = ExponentialZiggurat.standard
     private let hasher: ToeplitzHasher
+    private let flowRates: FlowRateDistribution?
     /// One live flow, kept in its rate class's pool.
     struct Flow {              // 24 bytes
         var current: Float     // packets/s now (rate × the bursty variant's factor)
@@ -121,6 +125,7 @@ public struct FlowGenerator: TrafficSource {
         self.config = config
         hasher = try ToeplitzHasher(key: config.key)
         rng = SimRandom(seed: config.seed)
+        flowRates = config.flowRates?.capped(at: config.maxFlowRate)
         flowArrivalRate = config.packetRate / config.mix.meanPackets
         if let s = config.rateSeries, !s.isEmpty, s.allSatisfy({ $0.isFinite && $0 >= 0 }), s.contains(where: { $0 > 0 }) {
             let mean = s.reduce(0, +) / Double(s.count)
@@ -147,10 +152,14 @@ public struct FlowGenerator: TrafficSource {
         nextPacket = packetTime(after: 0)
     }
 
-    /// Expected packet rate of a flow of `packets`.
-    private func rate(packets: Int) -> Double {
-        // Kept within normal Float range, where the rate classes are exact.
-        Swift.min(config.maxFlowRate, 1e30, Swift.max(1e-30, Double(packets) / config.flowLifetime))
+    /// Expected packet rate of a new flow of `packets`.
+    private mutating func rate(packets: Int) -> Double {
+        Self.clamp(flowRates?.sample(&rng) ?? Double(packets) / config.flowLifetime, config.maxFlowRate)
+    }
+
+    /// Kept within normal Float range, where the rate classes are exact.
+    private static func clamp(_ rate: Double, _ cap: Double) -> Double {
+        Swift.min(cap, 1e30, Swift.max(1e-30, rate))
     }
 
     private mutating func populateSteadyState() {
@@ -159,7 +168,9 @@ public struct FlowGenerator: TrafficSource {
         var weights = [Double]()
         var total = 0.0
         for c in classes {
-            let life = c.meanPackets <= 1 ? 0 : Swift.max(config.flowLifetime, c.meanPackets / config.maxFlowRate)
+            let life = c.meanPackets <= 1 ? 0
+                : flowRates.map { c.meanPackets * $0.meanInverseRate }
+                ?? Swift.max(config.flowLifetime, c.meanPackets / config.maxFlowRate)
             total += c.weight * life
             weights.append(total)
         }
@@ -177,7 +188,9 @@ public struct FlowGenerator: TrafficSource {
             guard packets > 1 else { continue }
             let remaining = Swift.max(1, Int((Double(packets) * (1 - rng.uniform())).rounded(.up)))
             flowsStarted &+= 1
-            startFlow(bytes: bytes, remaining: remaining, rate: rate(packets: packets), hash: randomFlowHash(), at: 0)
+            // A flow alive now is more likely a slow one (it lasts longer).
+            let r = flowRates.map { Self.clamp($0.sampleAlive(&rng), config.maxFlowRate) } ?? rate(packets: packets)
+            startFlow(bytes: bytes, remaining: remaining, rate: r, hash: randomFlowHash(), at: 0)
         }
     }
 

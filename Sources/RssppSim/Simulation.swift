@@ -30,7 +30,13 @@ public struct Scenario: Sendable {
     /// Flow-level traffic shape (ignored for captures).
     public var bursty = false
     public var diurnal = false
-    public var flowLifetime = 1.0
+    /// How long a flow's packets are spread over. nil (the default): each flow draws a packet
+    /// rate measured in real traffic (`FlowRateDistribution.measured`, median 449/s) and lasts
+    /// length / rate, so one-packet flows are instant and the campus flows that carry most
+    /// packets (10^4–10^6 packets) last from tens of seconds up. A number: every flow's packets
+    /// are spread over that many seconds (rate = length / lifetime, capped), the simple model
+    /// the earlier benchmarks used.
+    public var flowLifetime: Double? = nil
     /// Highest expected rate of one flow, as a fraction of one core's capacity.
     public var maxFlowShare = 0.1
     public var seed: UInt64 = 1
@@ -78,7 +84,7 @@ public struct Scenario: Sendable {
         guard meterInterval.isFinite, meterInterval > 0 else {
             throw RssppError(.invalidArgument, "meter interval \(meterInterval) s must be positive")
         }
-        guard flowLifetime.isFinite, flowLifetime > 0, maxFlowShare.isFinite, maxFlowShare > 0 else {
+        guard flowLifetime.map({ $0.isFinite && $0 > 0 }) ?? true, maxFlowShare.isFinite, maxFlowShare > 0 else {
             throw RssppError(.invalidArgument, "flow lifetime and maximum flow share must be positive")
         }
         if case .capture(let packets, let name) = traffic, packets.isEmpty {
@@ -91,7 +97,7 @@ public struct Scenario: Sendable {
         switch traffic {
         case .flows(let mix):
             var c = FlowTrafficConfig(mix: mix, packetRate: packetRate, maxFlowRate: maxFlowShare * coreCapacity)
-            c.flowLifetime = flowLifetime
+            if let lifetime = flowLifetime { c.flowLifetime = lifetime } else { c.flowRates = .measured }
             c.bursty = bursty
             c.rateSeries = diurnal ? campusFlowsPerSecond : nil
             c.tableSize = host.tableSize

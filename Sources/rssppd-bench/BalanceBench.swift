@@ -20,7 +20,7 @@ struct BalanceBench: AsyncParsableCommand {
     @Option(help: "Warm-up excluded from statistics, seconds.") var warmup = 1.0
     @Option(help: "Epoch (fixed), seconds.") var epoch = 0.1
     @Option(help: "Seed.") var seed: UInt64 = 1
-    @Option(help: "Nominal flow lifetime, seconds (how long a flow's packets are spread over).") var flowLifetime = 1.0
+    @Option(help: "Spread every flow's packets over this many seconds (default: each flow draws a measured per-flow rate and lasts length / rate).") var flowLifetime: Double?
     @Flag(help: "Run the bursty variant (each flow's rate ±50% between 100 ms periods).") var bursty = false
     @Option(help: "Read the flow-length histogram from this file instead of the embedded campus mix.") var flowLengths: String?
 
@@ -34,7 +34,8 @@ struct BalanceBench: AsyncParsableCommand {
         let sizes = tableSizes.split(separator: ",").compactMap { Int($0) }
         let coreList = cores.split(separator: ",").compactMap { Int($0) }
         let mix = try flowLengths.map { (p: String) throws(RssppError) -> FlowMix in try FlowMix.histogramFile(p) } ?? .campus
-        print("campus mix (\(mix.name)), load \(load), epoch \(Int(epoch * 1000)) ms\(bursty ? ", BURSTY (±50% per flow per 100 ms)" : ""), seed \(seed)")
+        let lifetime = flowLifetime.map { "every flow spread over \($0) s" } ?? "flow lifetime = length / measured per-flow rate"
+        print("campus mix (\(mix.name)), load \(load), epoch \(Int(epoch * 1000)) ms, \(lifetime)\(bursty ? ", BURSTY (±50% per flow per 100 ms)" : ""), seed \(seed)")
         print("imbalance = (max-min)/min of per-queue packets per 100 ms tick after \(warmup) s warm-up; median / p95 over ticks; moved = buckets changed per epoch, % of table")
         print("")
         print("| pps/core | table | cores | sim s | " + names.map { "\($0.rawValue) med / p95 / moved" }.joined(separator: " | ") + " | oracle LPT med / p95 | expected-rate LPT med / p95 | floor 3.5/sqrt(n) |")

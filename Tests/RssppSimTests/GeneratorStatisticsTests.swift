@@ -55,9 +55,11 @@ struct GeneratorStatisticsTests {
         ])
     }
 
-    static func run(lifetime: Double = 1, maxRate: Double = 1e6, bursty: Bool = false) throws -> (FlowRecorder, FlowGenerator) {
+    static func run(lifetime: Double = 1, maxRate: Double = 1e6, bursty: Bool = false,
+                    rates: FlowRateDistribution? = nil) throws -> (FlowRecorder, FlowGenerator) {
         var c = FlowTrafficConfig(mix: try mix(), packetRate: 100_000, maxFlowRate: maxRate)
         c.flowLifetime = lifetime
+        c.flowRates = rates
         c.bursty = bursty
         c.tableSize = 512
         c.seed = 11
@@ -123,6 +125,42 @@ struct GeneratorStatisticsTests {
         #expect(flows.count > 20)
         let mean = flows.reduce(0) { $0 + $1.gapSum } * 2000 / Double(flows.count * 1999)
         #expect(abs(mean - 1) < 0.05, "mean gap x rate \(mean)")
+    }
+
+    @Test("With measured per-flow rates a flow of L packets lasts (L - 1) / rate, and the default uses them")
+    func measuredRates() throws {
+        #expect(Scenario().flowLifetime == nil)
+        var (r, g) = try Self.run(rates: .measured)
+        let taken = g.takeExpectedBucketPackets(at: 5)
+        let promised = try #require(taken).reduce(0, +)
+        #expect(abs(Double(r.packets) - promised) / promised < 0.02, "sent \(r.packets), flows' rates \(promised)")
+        // 100-packet flows that started in [1.5, 3.5) and ended by 5 s (all but the slowest 4%).
+        let estimates = r.flows.values.filter { $0.count == 100 && $0.first >= 1.5 && $0.first < 3.5 && $0.last > $0.first }
+            .map { 99 / ($0.last - $0.first) }.sorted()
+        #expect(estimates.count > 100)
+        let median = estimates[estimates.count / 2]
+        #expect(abs(median - 449) / 449 < 0.1, "median rate \(median)")
+        let fast = Double(estimates.filter { $0 > 1500 }.count) / Double(estimates.count)
+        #expect(fast > 0.25 && fast < 0.42, "share above 1500/s: \(fast)")
+    }
+
+    @Test("Flow rate distribution: E[1/rate] and the rates of flows alive at an instant")
+    func rateDistribution() throws {
+        let d = FlowRateDistribution.measured
+        var rng = SimRandom(seed: 9)
+        let n = 200_000
+        var inverse = 0.0, alive = 0.0
+        for _ in 0..<n {
+            inverse += 1 / d.sample(&rng)
+            alive += d.sampleAlive(&rng)
+        }
+        // Weighted by 1/rate, the mean rate is 1 / E[1/rate].
+        #expect(abs(inverse / Double(n) - d.meanInverseRate) / d.meanInverseRate < 0.05)
+        #expect(abs(alive / Double(n) * d.meanInverseRate - 1) < 0.05)
+        let capped = d.capped(at: 400)
+        for _ in 0..<1000 { #expect(capped.sample(&rng) <= 400) }
+        #expect(throws: RssppError.self) { try FlowRateDistribution(points: [(0, 10), (0.5, 5), (1, 20)]) }
+        #expect(throws: RssppError.self) { try FlowRateDistribution(points: [(0.1, 10), (1, 20)]) }
     }
 
     @Test("Exponential sampler: mean, variance and the distribution match Exp(1)")
