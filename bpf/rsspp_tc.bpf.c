@@ -16,13 +16,13 @@ int rsspp_tc(struct __sk_buff *skb)
 	struct rsspp_bucket_slot *row;
 	__u32 hash = skb->hash;
 
-	if (hash == 0) {
+	if (rsspp_unlikely(hash == 0)) {
 		/* No hash from the device (rxhash off, or a non-IP frame): pass, count it. */
 		rsspp_uncounted(skb->len, RSSPP_NO_HASH);
 		return RSSPP_TC_NEXT;
 	}
 	row = rsspp_row();
-	if (!row) {
+	if (rsspp_unlikely(!row)) {
 		/* CPU beyond the map: count where possible, pass untouched. */
 		rsspp_uncounted(skb->len, RSSPP_SLOT_MISS);
 		return RSSPP_TC_NEXT;
