@@ -4,7 +4,7 @@
 //
 // It resolves the "ethtool" generic netlink family and its "monitor" multicast group by name
 // (their ids differ between kernels), joins the group and prints
-//   NTF cmd=<genl cmd> dev=<ifname> indir=<entries>
+//   NTF cmd=<genl cmd> dev=<ifname> indir=<entries> table=<the entries, comma-separated>
 // for each message of the family whose command is ETHTOOL_MSG_RSS_NTF (50), or every message
 // with -a. Exit status 2 when the kernel has no ethtool family or monitor group.
 //
@@ -125,11 +125,14 @@ int main(int argc, char **argv)
                 continue;
             const char *dev = "?";
             int indir = -1;
+            const unsigned *entries = NULL;
             struct nlattr *a, *start = (struct nlattr *)((char *)g + GENL_HDRLEN);
             FOR_ATTRS(a, start, n->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), rem) {
                 int type = a->nla_type & NLA_TYPE_MASK;
-                if (type == A_RSS_INDIR)
+                if (type == A_RSS_INDIR) {
                     indir = attr_len(a) / 4;
+                    entries = attr_data(a);
+                }
                 if (type == A_RSS_HEADER) {
                     struct nlattr *h, *hs = attr_data(a);
                     FOR_ATTRS(h, hs, attr_len(a), hrem) {
@@ -138,7 +141,10 @@ int main(int argc, char **argv)
                     }
                 }
             }
-            printf("NTF cmd=%d dev=%s indir=%d\n", g->cmd, dev, indir);
+            printf("NTF cmd=%d dev=%s indir=%d table=", g->cmd, dev, indir);
+            for (int i = 0; entries && i < indir; i++)
+                printf("%s%u", i ? "," : "", entries[i]);
+            printf("\n");
             fflush(stdout);
         }
     }
