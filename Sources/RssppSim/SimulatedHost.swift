@@ -172,10 +172,16 @@ public struct SimulatedHost: PacketSink, Sendable {
 
     @inline(__always)
     public mutating func receive(_ packet: Packet) {
-        let now = packet.time
-        self.now = now
         let bucket = Int(packet.hash & mask)
         let q = entries.withUnsafeBufferPointer { Int($0[bucket]) }
+        receive(packet, bucket: bucket, queue: q)
+    }
+
+    /// Puts `packet` on queue `q` whatever the table says (bucket counters still follow the hash).
+    @inline(__always)
+    mutating func receive(_ packet: Packet, bucket: Int, queue q: Int) {
+        let now = packet.time
+        self.now = now
         let capacity = self.capacity
         let service = baseService + byteService * Double(packet.bytes)
         let departure: Double? = buckets.withUnsafeMutableBufferPointer { b in
@@ -292,5 +298,42 @@ public struct SharedQueue: PacketSink, Sendable {
         departures[tail] = start
         inRing += 1
         if now >= recordFrom { latency.record(departure - now) }
+    }
+}
+
+/// How the per-core-queue latency references spread packets (no flow affinity at all).
+public enum PacketSpread: String, Sendable, CaseIterable {
+    /// Each packet to a uniformly random core: a perfectly balanced Poisson split of the load.
+    case random
+    /// Packets to cores in turn: the smoothest split per-core queues can get.
+    case roundRobin = "round-robin"
+}
+
+/// The simulated host with packets spread per packet instead of by the table.
+struct SpreadingHost: PacketSink {
+    var host: SimulatedHost
+    let spread: PacketSpread
+    var rng: SimRandom
+    var next = 0
+    let mask: UInt32
+    let cores: Int
+
+    init(host: SimulatedHost, spread: PacketSpread, seed: UInt64) {
+        self.host = host
+        self.spread = spread
+        rng = SimRandom(seed: seed ^ 0x5EED_5EED)
+        mask = UInt32(host.config.tableSize - 1)
+        cores = host.config.cores
+    }
+
+    mutating func receive(_ packet: Packet) {
+        let q: Int
+        switch spread {
+        case .random: q = rng.below(cores)
+        case .roundRobin:
+            q = next
+            next = next + 1 == cores ? 0 : next + 1
+        }
+        host.receive(packet, bucket: Int(packet.hash & mask), queue: q)
     }
 }

@@ -272,6 +272,25 @@ public enum Simulator {
         return result
     }
 
+    /// The per-core-queue latency references: the same packets and per-core FIFO rings as a
+    /// policy run, but each packet sent to a core by `spread` (no flow affinity), the best any
+    /// design with one queue per core can do on balance.
+    public static func runSpread(_ spread: PacketSpread, scenario: Scenario) throws(RssppError) -> RunResult {
+        try scenario.validate()
+        var source = try scenario.makeSource()
+        var host = try SimulatedHost(config: scenario.resolvedHost)
+        host.recordFrom = scenario.warmup
+        var sink = SpreadingHost(host: host, spread: spread, seed: scenario.seed)
+        source.emit(until: scenario.duration, into: &sink)
+        var result = RunResult(name: spread.rawValue, latency: sink.host.latency)
+        let totals = sink.host.totals(at: scenario.duration)
+        result.arrived = totals.arrived
+        result.served = totals.served
+        result.dropped = totals.dropped
+        result.queuedAtEnd = totals.queued
+        return result
+    }
+
     /// Per-tick imbalance of the two balance references on `cores` queues:
     /// `oracle` reassigns buckets by LPT on the very tick's bucket counts (hindsight);
     /// `expected` assigns by LPT on the buckets' expected packets (from the flows' rates) and

@@ -4,8 +4,9 @@ import RssppCore
 import RssppSim
 
 /// Tail latency at ~82% mean load on 4 cores with the paper's per-packet work (W = 400
-/// cycles) on top of a base forwarding cost: p95 per policy, its ratio to static and to the
-/// ideal shared queue (all cores serving one FIFO queue).
+/// cycles) on top of a base forwarding cost: p95 per policy, its ratio to static, to the
+/// ideal shared queue (all cores serving one FIFO queue), and to the best per-core-queue
+/// designs (each packet to a random core; packets to cores in turn), all on the same packets.
 struct LatencyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latency", abstract: "Tail latency per policy vs static and vs an ideal shared queue.")
@@ -21,6 +22,7 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Comma-separated policies.") var policies = "static,rsspp,steady"
     @Option(help: "Comma-separated seeds (median over seeds reported).") var seeds = "1,2,3"
     @Option(help: "Fixed epoch in seconds (default: the policy adapts).") var epoch: Double?
+    @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
     func run() async throws {
         let names = try policies.split(separator: ",").map { (p: Substring) throws(RssppError) -> PolicyName in
@@ -38,12 +40,14 @@ struct LatencyBench: AsyncParsableCommand {
         s.warmup = warmup
         s.settings.maxQueues = cores
         if let e = epoch { s.settings.minInterval = e; s.settings.maxInterval = e }
+        s.flowLifetime = flowLifetime
         print("\(cores) cores, campus mix, load \(load), \(Int(work + base)) cycles/packet (W = \(Int(work)) + \(Int(base)) base) at \(clockGhz) GHz = \(Format.rate(s.coreCapacity)) pps/core, table \(tableSize), \(duration) s (\(warmup) s warm-up), seeds \(seeds)")
         for seed in seedList {
             s.seed = seed
             let r = try await SimulationReport.run(s, policies: names, sharedQueue: true, bucketBounds: false)
             var all = r.results
             if let q = r.sharedQueue { all.append(q) }
+            for spread in PacketSpread.allCases { all.append(try Simulator.runSpread(spread, scenario: s)) }
             for x in all {
                 p50[x.name, default: []].append(x.p50)
                 p95[x.name, default: []].append(x.p95)
@@ -53,12 +57,15 @@ struct LatencyBench: AsyncParsableCommand {
         }
         func med(_ d: [String: [Double]], _ k: String) -> Double { Stats.quantile(d[k] ?? [], 0.5) }
         let staticP95 = med(p95, "static"), idealP95 = med(p95, "shared-queue")
+        let randomP95 = med(p95, PacketSpread.random.rawValue), rrP95 = med(p95, PacketSpread.roundRobin.rawValue)
+        print("flow lifetime: \(flowLifetime.map { "every flow spread over \($0) s" } ?? "length / measured per-flow rate")")
+        print("references on the same packets: shared-queue = one FIFO for all cores; random / round-robin = per-core rings, each packet to a random core / to cores in turn (no flow affinity)")
         print("")
-        print("| policy | p50 µs | p95 µs | p99 µs | drops | static p95 / p95 | p95 / shared-queue p95 |")
-        print("|---|---|---|---|---|---|---|")
-        for k in names.map(\.rawValue) + ["shared-queue"] {
+        print("| policy | p50 µs | p95 µs | p99 µs | drops | static p95 / p95 | p95 / shared-queue p95 | p95 / random p95 | p95 / round-robin p95 |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for k in names.map(\.rawValue) + ["shared-queue"] + PacketSpread.allCases.map(\.rawValue) {
             let v = med(p95, k)
-            print("| \(k) | \(Format.fixed(med(p50, k) * 1e6, 1)) | \(Format.fixed(v * 1e6, 1)) | \(Format.fixed(med(p99, k) * 1e6, 1)) | \(Format.fixed(med(drops, k) * 100, 3))% | \(Format.fixed(staticP95 / v, 1))x | \(Format.fixed(v / idealP95, 2))x |")
+            print("| \(k) | \(Format.fixed(med(p50, k) * 1e6, 1)) | \(Format.fixed(v * 1e6, 1)) | \(Format.fixed(med(p99, k) * 1e6, 1)) | \(Format.fixed(med(drops, k) * 100, 3))% | \(Format.fixed(staticP95 / v, 1))x | \(Format.fixed(v / idealP95, 2))x | \(Format.fixed(v / randomP95, 2))x | \(Format.fixed(v / rrP95, 2))x |")
         }
     }
 }
