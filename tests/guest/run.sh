@@ -154,6 +154,9 @@ if [ -n "${RSSPPD_BIN:-}" ]; then
     RSSPPD=$RSSPPD_BIN
 else
     RSSPPD=$ROOT/.build-guest/release/rssppd
+    # The BPF objects are embedded at compile time (#embed); without them the daemon phase fails
+    # ("no hash source works"), which is where a failure here shows.
+    make -C "$ROOT/bpf" >"$WORK/bpf.log" 2>&1 || sed 's/^/guest: make -C bpf failed: /' "$WORK/bpf.log" | tail -n 5
     # Two tries: a parallel edit of a source file aborts a build ("modified during the build").
     for _ in 1 2; do
         if (cd "$ROOT" && swift build -c release --static-swift-stdlib --product rssppd \
