@@ -5,6 +5,9 @@ import RssppCore
 public protocol TrafficSource: Sendable {
     /// Delivers every packet with `time < end` that was not delivered yet, in time order.
     mutating func emit<S: PacketSink>(until end: Double, into sink: inout S)
+    /// Expected packets/s per bucket of the flows alive now (what a policy that knew every
+    /// live flow's rate, but not the flows still to come, would balance); nil for a replay.
+    func currentBucketRates() -> [Double]?
     /// Expected packets per bucket (`hash & (tableSize - 1)`) since the previous call, from the
     /// flows' expected rates; nil when the source has no notion of rate (a trace replay).
     mutating func takeExpectedBucketPackets(at time: Double) -> [Double]?
@@ -12,6 +15,7 @@ public protocol TrafficSource: Sendable {
 
 extension TrafficSource {
     public mutating func takeExpectedBucketPackets(at time: Double) -> [Double]? { nil }
+    public func currentBucketRates() -> [Double]? { nil }
 }
 
 /// How the flow-level generator shapes traffic.
@@ -372,6 +376,8 @@ public struct FlowGenerator: TrafficSource {
             }
         }
     }
+
+    public func currentBucketRates() -> [Double]? { bucketRate }
 
     public mutating func takeExpectedBucketPackets(at time: Double) -> [Double]? {
         for b in bucketRate.indices { adjustExpected(bucket: b, by: 0, at: time) }

@@ -11,6 +11,8 @@ public struct SimulationReport: Sendable {
     /// the flows' expected rates measured on the actual counts.
     public var oracleImbalance: [Double]
     public var expectedImbalance: [Double]
+    /// LPT on the rates of the flows alive at each tick's start (no knowledge of arrivals).
+    public var predictedImbalance: [Double] = []
 
     public init(scenario: Scenario, results: [RunResult], sharedQueue: RunResult?, oracleImbalance: [Double], expectedImbalance: [Double]) {
         self.scenario = scenario
@@ -27,7 +29,7 @@ public struct SimulationReport: Sendable {
     public static func run(_ scenario: Scenario, policies: [PolicyName], sharedQueue: Bool = true,
                            bucketBounds: Bool = true) async throws(RssppError) -> SimulationReport {
         enum Job: Sendable { case policy(Int, PolicyName), shared, buckets }
-        enum Output: Sendable { case policy(Int, RunResult), shared(RunResult), buckets([Double], [Double]) }
+        enum Output: Sendable { case policy(Int, RunResult), shared(RunResult), buckets([Double], [Double], [Double]) }
         var jobs = policies.enumerated().map { Job.policy($0.offset, $0.element) }
         if sharedQueue { jobs.append(.shared) }
         if bucketBounds { jobs.append(.buckets) }
@@ -40,7 +42,7 @@ public struct SimulationReport: Sendable {
                         case .shared: return .success(.shared(try Simulator.runSharedQueue(scenario: scenario)))
                         case .buckets:
                             let r = try Simulator.bucketReferences(scenario: scenario)
-                            return .success(.buckets(r.oracle, r.expected))
+                            return .success(.buckets(r.oracle, r.expected, r.predicted))
                         }
                     } catch {
                         return .failure(error)
@@ -53,17 +55,19 @@ public struct SimulationReport: Sendable {
         }
         var results = [RunResult?](repeating: nil, count: policies.count)
         var shared: RunResult?
-        var oracle = [Double](), expected = [Double]()
+        var oracle = [Double](), expected = [Double](), predicted = [Double]()
         for o in outputs {
             switch o {
             case .failure(let e): throw e
             case .success(.policy(let i, let r)): results[i] = r
             case .success(.shared(let r)): shared = r
-            case .success(.buckets(let a, let b)): oracle = a; expected = b
+            case .success(.buckets(let a, let b, let c)): oracle = a; expected = b; predicted = c
             }
         }
-        return SimulationReport(scenario: scenario, results: results.compactMap { $0 }, sharedQueue: shared,
-                                oracleImbalance: oracle, expectedImbalance: expected)
+        var report = SimulationReport(scenario: scenario, results: results.compactMap { $0 }, sharedQueue: shared,
+                                      oracleImbalance: oracle, expectedImbalance: expected)
+        report.predictedImbalance = predicted
+        return report
     }
 
     /// A side-by-side table.

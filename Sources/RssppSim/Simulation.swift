@@ -126,6 +126,8 @@ public struct Traffic: TrafficSource {
     public mutating func takeExpectedBucketPackets(at time: Double) -> [Double]? {
         flows?.takeExpectedBucketPackets(at: time) ?? nil
     }
+
+    public func currentBucketRates() -> [Double]? { flows?.currentBucketRates() }
 }
 
 /// One tick of the fixed measurement grid.
@@ -291,35 +293,41 @@ public enum Simulator {
         return result
     }
 
-    /// Per-tick imbalance of the two balance references on `cores` queues:
+    /// Per-tick imbalance of the balance references on `cores` queues:
     /// `oracle` reassigns buckets by LPT on the very tick's bucket counts (hindsight);
-    /// `expected` assigns by LPT on the buckets' expected packets (from the flows' rates) and
-    /// is measured on the actual counts, i.e. the floor for any policy reacting to measured
-    /// load (what is left is Poisson noise). `expected` is empty for captures.
-    public static func bucketReferences(scenario: Scenario) throws(RssppError) -> (oracle: [Double], expected: [Double]) {
+    /// `expected` assigns by LPT on the buckets' expected packets over the tick (from the rates
+    /// of every flow alive at some point in it, including flows that arrive during the tick)
+    /// and is measured on the actual counts: what is left is Poisson noise;
+    /// `predicted` assigns by LPT on the rates of the flows alive at the start of the tick —
+    /// it knows every live flow exactly but not what arrives or ends during the tick, the
+    /// floor for a policy that reacts to what has already happened.
+    /// `expected` and `predicted` are empty for captures.
+    public static func bucketReferences(scenario: Scenario) throws(RssppError) -> (oracle: [Double], expected: [Double], predicted: [Double]) {
         try scenario.validate()
         var source = try scenario.makeSource()
         var counter = BucketCounter(size: scenario.host.tableSize)
         let n = scenario.host.cores
-        var oracle = [Double](), expected = [Double]()
+        var oracle = [Double](), expected = [Double](), predicted = [Double]()
+        func imbalance(_ assignment: [Int], _ counts: [Double]) -> Double {
+            var totals = [Double](repeating: 0, count: n)
+            for (b, q) in assignment.enumerated() { totals[q] += counts[b] }
+            return Balance.imbalance(totals)
+        }
         var t = 0.0
         while t < scenario.duration - 1e-12 {
             let end = Swift.min(t + scenario.meterInterval, scenario.duration)
+            let now = source.currentBucketRates()
             source.emit(until: end, into: &counter)
             let counts = counter.take().map(Double.init)
             let exp = source.takeExpectedBucketPackets(at: end)
             if end > scenario.warmup {
                 oracle.append(Balance.imbalance(Balance.lpt(counts, bins: n).totals))
-                if let exp {
-                    let assignment = Balance.lpt(exp, bins: n).assignment
-                    var totals = [Double](repeating: 0, count: n)
-                    for (b, q) in assignment.enumerated() { totals[q] += counts[b] }
-                    expected.append(Balance.imbalance(totals))
-                }
+                if let exp { expected.append(imbalance(Balance.lpt(exp, bins: n).assignment, counts)) }
+                if let now { predicted.append(imbalance(Balance.lpt(now, bins: n).assignment, counts)) }
             }
             t = end
         }
-        return (oracle, expected)
+        return (oracle, expected, predicted)
     }
 }
 

@@ -38,8 +38,8 @@ struct BalanceBench: AsyncParsableCommand {
         print("campus mix (\(mix.name)), load \(load), epoch \(Int(epoch * 1000)) ms, \(lifetime)\(bursty ? ", BURSTY (±50% per flow per 100 ms)" : ""), seed \(seed)")
         print("imbalance = (max-min)/min of per-queue packets per 100 ms tick after \(warmup) s warm-up; median / p95 over ticks; moved = buckets changed per epoch, % of table")
         print("")
-        print("| pps/core | table | cores | sim s | " + names.map { "\($0.rawValue) med / p95 / moved" }.joined(separator: " | ") + " | oracle LPT med / p95 | expected-rate LPT med / p95 | floor 3.5/sqrt(n) |")
-        print("|---|---|---|---|" + String(repeating: "---|", count: names.count + 3))
+        print("| pps/core | table | cores | sim s | " + names.map { "\($0.rawValue) med / p95 / moved" }.joined(separator: " | ") + " | oracle LPT med / p95 | expected-rate LPT med / p95 | live-flow LPT med / p95 | floor 3.5/sqrt(n) |")
+        print("|---|---|---|---|" + String(repeating: "---|", count: names.count + 4))
         for rate in rateList {
             for size in sizes {
                 for n in coreList {
@@ -68,6 +68,7 @@ struct BalanceBench: AsyncParsableCommand {
                     }.joined(separator: " | ")
                     row += " | \(Format.fixed(Stats.quantile(r.oracleImbalance, 0.5), 3)) / \(Format.fixed(Stats.quantile(r.oracleImbalance, 0.95), 3))"
                     row += " | \(Format.fixed(Stats.quantile(r.expectedImbalance, 0.5), 3)) / \(Format.fixed(Stats.quantile(r.expectedImbalance, 0.95), 3))"
+                    row += " | \(Format.fixed(Stats.quantile(r.predictedImbalance, 0.5), 3)) / \(Format.fixed(Stats.quantile(r.predictedImbalance, 0.95), 3))"
                     row += " | \(Format.fixed(3.5 / perCoreEpoch.squareRoot(), 3)) |"
                     print(row + "  <!-- \(Format.fixed(monotonicWall() - t0, 1)) s wall -->")
                 }

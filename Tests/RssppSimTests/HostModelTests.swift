@@ -132,6 +132,39 @@ struct HostModelTests {
         #expect(shared.p50 > 0)
     }
 
+    @Test("Per-packet spread references: same packets, conservation, round-robin no worse than random")
+    func spreadReferences() throws {
+        var s = Scenario()
+        s.ratePerCore = 25_000
+        s.load = 0.8
+        s.duration = 1
+        s.warmup = 0.2
+        let random = try Simulator.runSpread(.random, scenario: s)
+        let roundRobin = try Simulator.runSpread(.roundRobin, scenario: s)
+        let shared = try Simulator.runSharedQueue(scenario: s)
+        #expect(random.arrived == shared.arrived && roundRobin.arrived == shared.arrived)
+        for r in [random, roundRobin] {
+            #expect(r.arrived == r.served + r.dropped + r.queuedAtEnd)
+        }
+        // Turns smooth each core's arrivals; a random split leaves them Poisson.
+        #expect(roundRobin.p95 < random.p95)
+        #expect(shared.p95 <= random.p95)
+    }
+
+    @Test("Balance references: one value per measured tick, the live-flow one only for flow traffic")
+    func balanceReferences() throws {
+        var s = Scenario()
+        s.ratePerCore = 25_000
+        s.duration = 1
+        s.warmup = 0.5
+        let r = try Simulator.bucketReferences(scenario: s)
+        #expect(r.oracle.count == 5 && r.expected.count == 5 && r.predicted.count == 5)
+        #expect(r.predicted.allSatisfy { $0.isFinite && $0 >= 0 })
+        s.traffic = .capture(try PcapReader.read(fixture("pathspider-excerpt.pcap")), name: "excerpt")
+        let replay = try Simulator.bucketReferences(scenario: s)
+        #expect(replay.oracle.count == 5 && replay.expected.isEmpty && replay.predicted.isEmpty)
+    }
+
     @Test("The simulated device drives the seams like a NIC")
     func seams() async throws {
         var s = Scenario()
