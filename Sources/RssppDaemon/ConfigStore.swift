@@ -47,7 +47,7 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Loads the file for a reload while `old` is in force: besides being valid, the new file
-    /// must manage the same interfaces with the same hash source, on the same metrics address
+    /// must manage the same interfaces with the same hash source and load signal, on the same metrics address
     /// (those need a restart: counters are attached and the socket is bound at start-up).
     public func loadReplacing(_ old: DaemonConfig) throws(RssppError) -> DaemonConfig {
         let new = try load()
@@ -57,8 +57,13 @@ public struct ConfigLoader: Sendable {
             throw RssppError(.invalidArgument, "\(path): the managed interfaces changed (\(oldNames.joined(separator: ",")) -> \(newNames.joined(separator: ","))); that needs a restart")
         }
         for n in new.interfaces {
-            if let o = old.interfaces.first(where: { $0.name == n.name }), o.hashSource != n.hashSource {
+            guard let o = old.interfaces.first(where: { $0.name == n.name }) else { continue }
+            if o.hashSource != n.hashSource {
                 throw RssppError(.invalidArgument, "\(n.origin): interfaces.\(n.name).hash-source changed; that needs a restart")
+            }
+            if o.load != n.load {
+                // The load signal is wired into the interface's sample source at start-up.
+                throw RssppError(.invalidArgument, "\(n.origin): interfaces.\(n.name).load changed; that needs a restart")
             }
         }
         guard new.metricsAddress == old.metricsAddress else {

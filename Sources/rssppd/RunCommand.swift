@@ -129,7 +129,7 @@ struct Run: AsyncParsableCommand {
                 devices.append(try SimulatedRun.device(name: iface.name, scenario: scenario, speed: simSpeed))
             }
         } else {
-            let k = try KernelResources.open(daemonConfig, logger: logger)
+            let k = try KernelResources.open(daemonConfig, dryRun: dryRun, logger: logger)
             devices = k.devices
             kernel = k
         }
@@ -225,8 +225,11 @@ struct KernelResources {
     var coreLoad: CoreLoadCounter?
     /// IRQ affinities changed by irq-pinning, per interface, put back by `close`.
     var pinned: [(interface: String, changes: [AffinityChange])] = []
+    /// Devices counted by an XDP program, whose table `close` sends again after the detach
+    /// (see `EthtoolDevice.reassert`); empty in a dry run, which writes nothing.
+    var reassertOnClose: [EthtoolDevice] = []
 
-    static func open(_ config: DaemonConfig, logger: Logger) throws(RssppError) -> KernelResources {
+    static func open(_ config: DaemonConfig, dryRun: Bool, logger: Logger) throws(RssppError) -> KernelResources {
         guard geteuid() == 0 else {
             throw RssppError(.permissionDenied, "rssppd run needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN) to attach counters and write tables; try --simulate")
         }
@@ -249,6 +252,11 @@ struct KernelResources {
                 if let key = snapshot.key, !key.isEmpty { options.key = key }
                 let counter = try AttachedCounter.attach(options)
                 out.counters.append(counter)
+                if counter.hashSource != .tc && !dryRun {
+                    // Attaching XDP can make a device drop its RSS table behind the kernel's back.
+                    out.reassertOnClose.append(device)
+                    try device.reassert()
+                }
                 for note in counter.notes {
                     logger.warning("hash source fallback", metadata: ["nic.ifname": "\(iface.name)", "note": "\(note)"])
                 }
@@ -299,6 +307,14 @@ struct KernelResources {
     func close(logger: Logger) {
         for c in counters { c.close() }
         coreLoad?.close()
+        for device in reassertOnClose {
+            do {
+                try device.reassert()
+            } catch {
+                logger.warning("table could not be sent again after detaching XDP",
+                               metadata: ["nic.ifname": "\(device.interface)", "error": "\(error.message)"])
+            }
+        }
         for (interface, changes) in pinned.reversed() where !changes.isEmpty {
             let failures = QueueIrqs.unpin(changes)
             for f in failures {

@@ -217,12 +217,20 @@ struct ConfigTests {
         #expect(!reloader.reload())
         #expect(store.config.interfaces.count == 1)
 
+        // So do a new hash source and a new load signal, each wired in at start-up.
+        for (key, value) in [("hash-source", "software"), ("load", "packets")] {
+            try "interfaces:\n  eth0:\n    \(key): \(value)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(!reloader.reload())
+            #expect(logs.messages.contains { $0.metadata["error"]?.contains("interfaces.eth0.\(key) changed; that needs a restart") == true })
+        }
+        #expect(store.current.generation == 0)
+
         try "interfaces:\n  eth0:\n    policy: static\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(reloader.reload())
         #expect(store.current.generation == 1)
         #expect(store.config.interfaces[0].policy == .static)
         let text = String(decoding: metrics.render(), as: UTF8.self)
-        #expect(text.contains("rsspp_config_reloads_total{result=\"error\"} 2"))
+        #expect(text.contains("rsspp_config_reloads_total{result=\"error\"} 4"))
         #expect(text.contains("rsspp_config_reloads_total{result=\"ok\"} 1"))
     }
 

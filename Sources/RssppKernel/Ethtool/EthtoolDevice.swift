@@ -219,6 +219,29 @@ public final class EthtoolDevice: TableSink, Sendable {
         }
     }
 
+    /// Sends the table the kernel reports back to the device, for a device that may have lost
+    /// it without the kernel knowing. virtio-net under QEMU is one: the driver changes the queue
+    /// count when an XDP program is attached or detached, QEMU turns RSS off on that command,
+    /// and the kernel keeps reporting the table it last set. The core may skip a write that
+    /// changes nothing, so the table goes out twice: with entry 0 on the next queue, then as it
+    /// was (the one bucket is elsewhere for one write's time).
+    /// - Throws: as `write`; `.conflict` when the read-back differs.
+    public func reassert() throws(RssppError) {
+        try guarded.withLock { g throws(RssppError) in
+            let now = try Self.snapshot(g.backend, interface, context)
+            guard now.rings > 1, let first = now.indirection.first else { return }
+            var nudged = now.indirection
+            nudged[0] = (first + 1) % UInt32(now.rings)
+            try g.backend.write(interface, context: context, indirection: nudged)
+            try g.backend.write(interface, context: context, indirection: now.indirection)
+            let after = try Self.snapshot(g.backend, interface, context)
+            g.expected = after.indirection
+            guard after.indirection == now.indirection else {
+                throw RssppError(.conflict, "\(interface): table read back after re-sending it differs")
+            }
+        }
+    }
+
     /// Writes back the table found at start (even over another writer's).
     public func restoreOriginal() throws(RssppError) {
         try write(original.indirection, force: true)
