@@ -17,6 +17,7 @@ struct SimSpeedBench: ParsableCommand {
     @Option(help: "Repetitions (median reported).") var repetitions = 5
     @Option(help: "Simulated seconds per repetition.") var duration = 2.0
     @Option(help: "Cores.") var cores = 8
+    @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
     func run() throws {
         var scenario = Scenario()
@@ -28,13 +29,14 @@ struct SimSpeedBench: ParsableCommand {
         scenario.warmup = 0
         scenario.settings.minInterval = 0.1
         scenario.settings.maxInterval = 0.1
+        scenario.flowLifetime = flowLifetime
 
         // Pre-generate packets once for the host-only measurement.
         var collect = Collector()
         var source = try scenario.makeSource()
         source.emit(until: duration, into: &collect)
         let packets = collect.packets
-        print("packets per repetition: \(packets.count) (\(cores) cores, load 0.8, 1 Mpps/core, campus mix)")
+        print("packets per repetition: \(packets.count) (\(cores) cores, load 0.8, 1 Mpps/core, campus mix, \(flowLifetime.map { "every flow spread over \($0) s" } ?? "measured per-flow rates"))")
 
         var hostRates = [Double](), genRates = [Double](), endRates = [Double]()
         for rep in 0..<repetitions {
