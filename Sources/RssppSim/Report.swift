@@ -98,6 +98,10 @@ public struct SimulationReport: Sendable {
             rows.append(["expected-lpt*", "-", "-", "-", "-", Format.fixed(Stats.quantile(expectedImbalance, 0.5), 3),
                          Format.fixed(Stats.quantile(expectedImbalance, 0.95), 3), "-", "-", "-", "\(s.host.cores)"])
         }
+        if !predictedImbalance.isEmpty {
+            rows.append(["live-flow-lpt*", "-", "-", "-", "-", Format.fixed(Stats.quantile(predictedImbalance, 0.5), 3),
+                         Format.fixed(Stats.quantile(predictedImbalance, 0.95), 3), "-", "-", "-", "\(s.host.cores)"])
+        }
         var widths = [Int](repeating: 0, count: header.count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
         for r in rows {
@@ -108,7 +112,8 @@ public struct SimulationReport: Sendable {
         }
         out += "imbalance = (max - min) / min of per-queue packet rate per \(Format.fixed(s.meterInterval * 1000, 0)) ms; "
         out += "* references: one shared queue for all cores (latency); LPT on each tick's bucket counts (oracle) "
-        out += "and on the flows' expected rates (floor for reactive policies)\n"
+        out += "and on the expected rates of the flows alive during it (knows arrivals: hindsight); live-flow: LPT on the rates "
+        out += "of the flows alive at the tick's start (floor for policies reacting to the past)\n"
         return out
     }
 
@@ -150,6 +155,9 @@ public struct SimulationReport: Sendable {
         }
         if !expectedImbalance.isEmpty {
             refs.append("\"expected_lpt\":{\"median\":\(Format.json(Stats.quantile(expectedImbalance, 0.5))),\"p95\":\(Format.json(Stats.quantile(expectedImbalance, 0.95)))}")
+        }
+        if !predictedImbalance.isEmpty {
+            refs.append("\"live_flow_lpt\":{\"median\":\(Format.json(Stats.quantile(predictedImbalance, 0.5))),\"p95\":\(Format.json(Stats.quantile(predictedImbalance, 0.95)))}")
         }
         o += refs.joined(separator: ",") + "}}"
         return o

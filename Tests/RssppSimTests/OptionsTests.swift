@@ -91,6 +91,7 @@ struct OptionsTests {
         #expect(r.text.contains("shared-queue*") && r.text.contains("steady"))
         #expect(r.json.hasPrefix("{\"scenario\":") && r.json.hasSuffix("}}"))
         #expect(!r.json.contains("inf") && !r.json.contains("nan"))
-        #expect(!r.oracleImbalance.isEmpty && !r.expectedImbalance.isEmpty)
+        #expect(!r.oracleImbalance.isEmpty && !r.expectedImbalance.isEmpty && !r.predictedImbalance.isEmpty)
+        #expect(r.text.contains("live-flow-lpt*") && r.json.contains("\"live_flow_lpt\":"))
     }
 }
