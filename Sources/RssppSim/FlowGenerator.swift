@@ -97,6 +97,8 @@ public struct FlowGenerator: TrafficSource {
     private var lowClass = FlowGenerator.classCount, highClass = -1
     private var totalRate = 0.0
     private var nextPacket = Double.infinity
+    /// The flow of the packet at `nextPacket`, drawn ahead by `emit` (class -1: not drawn yet).
+    private var pendingClass = -1, pendingIndex = 0
     // Bursty variant: index and end of the current period.
     private var period: UInt64 = 0
     private var nextPeriod = Double.infinity
@@ -343,9 +345,14 @@ public struct FlowGenerator: TrafficSource {
             if nextPacket < nextArrival && nextPacket < nextPeriod {
                 let t = nextPacket
                 guard t < end else { return }
-                let (k, j) = pickFlow()
+                let k: Int, j: Int
+                if pendingClass >= 0 {
+                    (k, j) = (pendingClass, pendingIndex)
+                    pendingClass = -1
+                } else {
+                    (k, j) = pickFlow()
+                }
                 let flow = pools[k][j]
-                sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
                 packetsEmitted &+= 1
                 if flow.remaining <= 1 {
                     endFlow(class: k, index: j, at: t)
@@ -353,6 +360,13 @@ public struct FlowGenerator: TrafficSource {
                     pools[k][j].remaining = flow.remaining - 1
                 }
                 nextPacket = packetTime(after: t)
+                // When the next event is surely another packet, draw its flow now (the same
+                // draws in the same order as drawing it next time round), so the load of its
+                // record, usually a cache miss, overlaps the sink's work on this packet.
+                if nextPacket < nextArrival && nextPacket < nextPeriod && nextPacket < end {
+                    (pendingClass, pendingIndex) = pickFlow()
+                }
+                sink.receive(Packet(time: t, hash: flow.hash, bytes: UInt32(flow.bytes)))
             } else if nextArrival <= nextPeriod {
                 let t = nextArrival
                 guard t < end else { return }
