@@ -244,9 +244,11 @@ public struct FlowGenerator: TrafficSource {
                              id: id, bytes: UInt16(clamping: bytes)))
         activeFlows += 1
         classRate[k] += Double(current)
+        // Running sums above the old top class are stale: start there if k is higher.
+        let from = highClass >= lowClass ? Swift.min(k, highClass + 1) : k
         lowClass = Swift.min(lowClass, k)
         highClass = Swift.max(highClass, k)
-        sumRates()
+        sumRates(from: from)
         adjustExpected(bucket: Int(hash) & mask, by: Double(base), at: t)
     }
 
@@ -264,7 +266,7 @@ public struct FlowGenerator: TrafficSource {
         } else {
             classRate[k] -= Double(flow.current)
         }
-        sumRates()
+        sumRates(from: k)
         adjustExpected(bucket: Int(flow.hash) & mask, by: -Double(flow.rate), at: t)
     }
 
@@ -275,21 +277,38 @@ public struct FlowGenerator: TrafficSource {
         return Swift.min(Swift.max(k, 0), classCount - 1)
     }
 
-    private mutating func sumRates() {
-        var sum = 0.0
-        if lowClass <= highClass {
-            for k in lowClass...highClass {
-                sum += classRate[k]
-                cumulativeRate[k] = sum
+    /// Rebuilds the running sums from class `from` up (those below are unchanged), the total
+    /// and the guide. The sums come out bit for bit as a rebuild from `lowClass` would: the
+    /// sum below `from` is the stored one, and empty classes add an exact zero.
+    private mutating func sumRates(from: Int = 0) {
+        guard lowClass <= highClass else {
+            totalRate = 0
+            return
+        }
+        let low = lowClass, high = highClass
+        let start = Swift.max(from, low)
+        let total: Double = classRate.withUnsafeBufferPointer { rate in
+            cumulativeRate.withUnsafeMutableBufferPointer { c in
+                var sum = start > low ? c[start &- 1] : 0.0
+                var k = start
+                while k <= high {
+                    sum += rate[k]
+                    c[k] = sum
+                    k &+= 1
+                }
+                return c[high]
             }
         }
-        totalRate = sum
-        guard lowClass <= highClass else { return }
-        var k = lowClass
-        for g in 0..<Self.guideSize {
-            let threshold = Double(g) / Double(Self.guideSize) * sum
-            while k < highClass && cumulativeRate[k] <= threshold { k += 1 }
-            guide[g] = k
+        totalRate = total
+        cumulativeRate.withUnsafeBufferPointer { c in
+            guide.withUnsafeMutableBufferPointer { guide in
+                var k = low
+                for g in 0..<Self.guideSize {
+                    let threshold = Double(g) / Double(Self.guideSize) * total
+                    while k < high && c[k] <= threshold { k &+= 1 }
+                    guide[g] = k
+                }
+            }
         }
     }
 
