@@ -217,14 +217,15 @@ public struct FlowGenerator: TrafficSource {
         totalRate > 0 ? t + exponential.sample(&rng) / totalRate : .infinity
     }
 
-    /// A random TCP flow to 203.0.113.0/24 (ports 80 and 443) and its RSS hash.
+    /// A random TCP flow to 203.0.113.0/24 (ports 80 and 443) and its RSS hash, hashed from a
+    /// fixed-size view of the tuple's bytes (no allocation per flow).
     private mutating func randomFlowHash() -> UInt32 {
-        let tuple = FlowTuple(
-            source: .v4(UInt32(truncatingIfNeeded: rng.next())),
-            destination: .v4(0xCB00_7100 | UInt32(rng.below(256))),
-            sourcePort: UInt16(1024 + rng.below(64512)), destinationPort: rng.below(4) == 0 ? 80 : 443,
-            proto: .tcp)
-        return hasher.hash(tuple)
+        let source = UInt32(truncatingIfNeeded: rng.next())
+        let destination = 0xCB00_7100 | UInt32(rng.below(256))
+        let sourcePort = UInt16(1024 + rng.below(64512))
+        let destinationPort: UInt16 = rng.below(4) == 0 ? 80 : 443
+        return hasher.hash(IPv4PortsHashInput(source: source, destination: destination,
+                                              sourcePort: sourcePort, destinationPort: destinationPort))
     }
 
     /// The bursty variant's factor for flow `id` in the current period, uniform in [0.5, 1.5).
@@ -419,4 +420,27 @@ public struct FlowGenerator: TrafficSource {
         return out
     }
 
+}
+
+/// The Toeplitz input of an IPv4 TCP/UDP flow, the same 12 bytes as `FlowTuple.hashInput`
+/// (addresses, then ports, network byte order) without building an array.
+struct IPv4PortsHashInput: RandomAccessCollection {
+    let source: UInt32
+    let destination: UInt32
+    let sourcePort: UInt16
+    let destinationPort: UInt16
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { 12 }
+
+    subscript(i: Int) -> UInt8 {
+        switch i {
+        case 0..<4: UInt8(truncatingIfNeeded: source >> (24 - 8 * UInt32(i)))
+        case 4..<8: UInt8(truncatingIfNeeded: destination >> (24 - 8 * UInt32(i - 4)))
+        case 8: UInt8(truncatingIfNeeded: sourcePort >> 8)
+        case 9: UInt8(truncatingIfNeeded: sourcePort)
+        case 10: UInt8(truncatingIfNeeded: destinationPort >> 8)
+        default: UInt8(truncatingIfNeeded: destinationPort)
+        }
+    }
 }
