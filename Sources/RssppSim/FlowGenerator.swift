@@ -94,6 +94,8 @@ public struct FlowGenerator: TrafficSource {
     private var cumulativeRate: [Double]
     private static let guideSize = 64
     private var guide: [Int]
+    /// The guide is rebuilt when a packet needs it, not at every flow start or end.
+    private var guideStale = false
     private var lowClass = FlowGenerator.classCount, highClass = -1
     private var totalRate = 0.0
     private var nextPacket = Double.infinity
@@ -278,8 +280,8 @@ public struct FlowGenerator: TrafficSource {
         return Swift.min(Swift.max(k, 0), classCount - 1)
     }
 
-    /// Rebuilds the running sums from class `from` up (those below are unchanged), the total
-    /// and the guide. The sums come out bit for bit as a rebuild from `lowClass` would: the
+    /// Rebuilds the running sums from class `from` up (those below are unchanged) and the
+    /// total, and marks the guide stale. The sums come out bit for bit as a rebuild from `lowClass` would: the
     /// sum below `from` is the stored one, and empty classes add an exact zero.
     private mutating func sumRates(from: Int = 0) {
         guard lowClass <= highClass else {
@@ -301,6 +303,13 @@ public struct FlowGenerator: TrafficSource {
             }
         }
         totalRate = total
+        guideStale = true
+    }
+
+    @inline(never)
+    private mutating func rebuildGuide() {
+        guideStale = false
+        let low = lowClass, high = highClass, total = totalRate
         cumulativeRate.withUnsafeBufferPointer { c in
             guide.withUnsafeMutableBufferPointer { guide in
                 var k = low
@@ -324,6 +333,7 @@ public struct FlowGenerator: TrafficSource {
     /// the running sums), then a member by rejection against the class bound.
     @inline(__always)
     private mutating func pickFlow() -> (rateClass: Int, index: Int) {
+        if guideStale { rebuildGuide() }
         let v = rng.uniform()
         let u = v * totalRate
         // The first class whose running sum exceeds u: never an empty one (its sum equals the
