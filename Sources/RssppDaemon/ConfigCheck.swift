@@ -6,7 +6,11 @@ public enum ConfigCheck {
     /// - Returns: human-readable lines describing the configuration in effect.
     /// - Throws: the first problem, as "file:line: key: problem".
     public static func explain(path: String, host: some HostInventory) throws(RssppError) -> [String] {
-        let parsed = try DaemonConfig.load(path: path)
+        try explain(try DaemonConfig.load(path: path), path: path, host: host)
+    }
+
+    /// The same for a file already parsed (`parsed` read from `path`).
+    public static func explain(_ parsed: DaemonConfig, path: String, host: some HostInventory) throws(RssppError) -> [String] {
         let config = try parsed.resolved(on: host)
         var lines = ["\(path): valid"]
         lines.append("log level: \(config.logLevel.rawValue)")

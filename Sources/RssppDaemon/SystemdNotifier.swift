@@ -37,14 +37,7 @@ public struct SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RssppError(.kernel, "NOTIFY_SOCKET \(path): socket: \(Self.describe(errno))") }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var name = Array(path.utf8)
-        if name.first == UInt8(ascii: "@") { name[0] = 0 }  // abstract namespace
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in name.enumerated() { raw[i] = b }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + name.count + (name.first == 0 ? 0 : 1))
+        var (address, length) = Self.unixAddress(path)
         let message = Array((fields.joined(separator: "\n") + "\n").utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
@@ -52,6 +45,18 @@ public struct SystemdNotifier: Sendable {
             }
         }
         guard sent == message.count else { throw RssppError(.kernel, "NOTIFY_SOCKET \(path): send: \(Self.describe(errno))") }
+    }
+
+    /// The sockaddr_un for `path` ("@name": abstract namespace) and its length.
+    static func unixAddress(_ path: String) -> (sockaddr_un, socklen_t) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var name = Array(path.utf8)
+        if name.first == UInt8(ascii: "@") { name[0] = 0 }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in name.enumerated() { raw[i] = b }
+        }
+        return (address, socklen_t(MemoryLayout<sa_family_t>.size + name.count + (name.first == 0 ? 0 : 1)))
     }
 
     private static func describe(_ e: Int32) -> String { strerror(e).map { String(cString: $0) } ?? "errno \(e)" }

@@ -44,15 +44,16 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            let parsed = try DaemonConfig.load(path: file)
             let lines: [String]
             if simulated {
-                lines = try ConfigCheck.explain(path: file, host: SimulatedInventory(cores: simCores))
+                lines = try ConfigCheck.explain(parsed, path: file, host: SimulatedInventory(cores: simCores))
             } else {
-                lines = try ConfigCheck.explain(path: file, host: SysfsInventory())
-                    + (try DaemonConfig.load(path: file).interfaces.map(Self.describeDevice))
+                lines = try ConfigCheck.explain(parsed, path: file, host: SysfsInventory())
+                    + (try parsed.interfaces.map(Self.describeDevice))
             }
             Console.out(lines.joined(separator: "\n") + "\n")
-            if execCondition, try DaemonConfig.load(path: file).interfaces.isEmpty {
+            if execCondition, parsed.interfaces.isEmpty {
                 Console.out("\(file): no interface configured, so rssppd is not started; add one and start it again\n")
                 throw ExitCode(1)
             }

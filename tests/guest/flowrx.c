@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qmfanout.h"
+
 #define MAX_QUEUES 16
 #define MAX_FLOWS 1024
 #define WINDOW 0.5
@@ -98,34 +100,11 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     int fds[MAX_QUEUES];
-    int group = (int)(getpid() & 0xffff);
-    for (long i = 0; i < nq; i++) {
-        fds[i] = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-        if (fds[i] < 0) {
-            perror("flowrx: socket(AF_PACKET)");
-            return 1;
-        }
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
-                                  .sll_ifindex = (int)ifindex};
-        if (bind(fds[i], (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-            perror("flowrx: bind");
-            return 1;
-        }
-        int rcvbuf = 4 << 20;
-        setsockopt(fds[i], SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
-        int fanout = group | (PACKET_FANOUT_QM << 16);
-        if (setsockopt(fds[i], SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
-            perror("flowrx: PACKET_FANOUT_QM");
-            return 1;
-        }
-    }
-    // A bound UDP socket keeps the guest from answering every test packet with ICMP.
-    int sink = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons((uint16_t)dport)};
-    if (sink < 0 || bind(sink, (struct sockaddr *)&any, sizeof(any)) < 0) {
-        perror("flowrx: bind UDP sink");
+    if (qm_fanout_open("flowrx", ifindex, nq, fds) < 0)
         return 1;
-    }
+    int sink = udp_sink_open("flowrx", dport);
+    if (sink < 0)
+        return 1;
     int ctl = socket(AF_INET, SOCK_DGRAM, 0);
     if (ctl < 0) {
         perror("flowrx: control socket");
