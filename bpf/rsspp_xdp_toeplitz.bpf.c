@@ -27,6 +27,9 @@ static __always_inline __u32 rsspp_toeplitz(const __u8 *p, int pos, int n)
 {
 	__u32 h = 0;
 
+#ifdef RSSPP_BENCH_NO_HASH
+	return 0; /* rsspp_bench_parse: parsing and counting alone */
+#endif
 #pragma unroll
 	for (int i = 0; i < n; i++)
 		h ^= rsspp_cfg.toeplitz[pos + i][p[i]];

@@ -76,6 +76,16 @@ static const unsigned char bench_count[] = RSSPP_EMBED_EMPTY;
 static const size_t bench_count_len = 0;
 #endif
 
+#if __has_embed("../../bpf/.output/rsspp_bench_parse.bpf.o")
+static const unsigned char bench_parse[] = {
+#embed "../../bpf/.output/rsspp_bench_parse.bpf.o"
+};
+static const size_t bench_parse_len = sizeof(bench_parse);
+#else
+static const unsigned char bench_parse[] = RSSPP_EMBED_EMPTY;
+static const size_t bench_parse_len = 0;
+#endif
+
 const unsigned char *rsspp_object(int id, size_t *len)
 {
 	switch (id) {
@@ -86,6 +96,7 @@ const unsigned char *rsspp_object(int id, size_t *len)
 	case RSSPP_OBJ_EMPTY_XDP: *len = empty_xdp_len; return empty_xdp;
 	case RSSPP_OBJ_EMPTY_TC: *len = empty_tc_len; return empty_tc;
 	case RSSPP_OBJ_BENCH_COUNT: *len = bench_count_len; return bench_count;
+	case RSSPP_OBJ_BENCH_PARSE: *len = bench_parse_len; return bench_parse;
 	default: *len = 0; return NULL;
 	}
 }

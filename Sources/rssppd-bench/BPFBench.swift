@@ -36,6 +36,7 @@ struct BPFBench: ParsableCommand {
         let toeplitz = try BucketCounter(source: .software, tableSize: 2048)
         let tc = try BucketCounter(source: .tc, tableSize: 2048)
         let count = try BPFObject(loading: .counting(.benchCount, tableSize: 2048, cpus: Int(libbpf_num_possible_cpus())))
+        let parse = try BPFObject(loading: .toeplitzCounting(.benchParse, tableSize: 2048, cpus: Int(libbpf_num_possible_cpus())))
         // Interleave the programs in every round so drift hits all of them alike.
         struct Case { let name: String; let fd: Int32; let frame: [UInt8]; let baseline: String? }
         let cases = [
@@ -45,6 +46,8 @@ struct BPFBench: ParsableCommand {
             Case(name: "xdp toeplitz, IPv4 UDP (12 bytes hashed)", fd: try toeplitz.programFD(), frame: udp4, baseline: "empty xdp"),
             Case(name: "xdp toeplitz, IPv4 ICMP (8 bytes hashed)", fd: try toeplitz.programFD(), frame: icmp4, baseline: "empty xdp"),
             Case(name: "xdp toeplitz, IPv6 TCP (36 bytes hashed)", fd: try toeplitz.programFD(), frame: tcp6, baseline: "empty xdp"),
+            Case(name: "xdp toeplitz without hash, IPv4 UDP", fd: try parse.programFD("rsspp_xdp_toeplitz"), frame: udp4, baseline: "empty xdp"),
+            Case(name: "xdp toeplitz without hash, IPv6 TCP", fd: try parse.programFD("rsspp_xdp_toeplitz"), frame: tcp6, baseline: "empty xdp"),
             Case(name: "xdp toeplitz, ARP (not a flow)", fd: try toeplitz.programFD(), frame: arp, baseline: "empty xdp"),
             Case(name: "tc skb->hash (no hash in test runs: early exit)", fd: try tc.programFD(), frame: udp4, baseline: "empty tc"),
         ]
@@ -77,6 +80,13 @@ struct BPFBench: ParsableCommand {
         // parsing is a few instructions shorter, so this slightly underestimates).
         let extra = u("xdp toeplitz, IPv6 TCP (36 bytes hashed)") - u("xdp toeplitz, IPv4 UDP (12 bytes hashed)")
         print("toeplitz: IPv6 TCP - IPv4 UDP = \(fmt2(extra)) ns cpu for 24 more hashed bytes (\(fmt2(extra / 24)) ns per byte)")
+        // The same program with the hash replaced by 0: parsing and counting alone, the floor
+        // that no faster hash could go below.
+        for (v, hashed) in [("IPv4 UDP", "IPv4 UDP (12 bytes hashed)"), ("IPv6 TCP", "IPv6 TCP (36 bytes hashed)")] {
+            let floor = u("xdp toeplitz without hash, \(v)") - u("empty xdp")
+            let hash = u("xdp toeplitz, \(hashed)") - u("xdp toeplitz without hash, \(v)")
+            print("toeplitz, \(v): parsing + counting add \(fmt2(floor)) ns cpu, the hash \(fmt2(hash)) ns cpu")
+        }
     }
 
     private func threadCPUTime() -> Double {

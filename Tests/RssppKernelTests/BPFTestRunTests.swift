@@ -138,6 +138,26 @@ struct BPFTestRunTests {
         #expect((0..<cpus * 128).map { rows.u64($0, 0) }.reduce(0, +) == 3)
     }
 
+    @Test func parseOnlyBenchVariantCountsEveryFlowInBucketZero() throws {
+        // rsspp_bench_parse: rsspp_xdp_toeplitz with the hash replaced by 0. Same parsing, so
+        // every flow frame is counted (all in bucket 0) and a short or non-IP frame is not.
+        let cpus = Int(libbpf_num_possible_cpus())
+        let object = try BPFObject(loading: .toeplitzCounting(.benchParse, tableSize: 64, cpus: cpus))
+        let fd = try object.programFD("rsspp_xdp_toeplitz")
+        for (i, flow) in Self.flows.enumerated() {
+            #expect(try BPFTestRun.run(programFD: fd, frame: Frames.frame(flow, payload: i), repeatCount: 2).retval == xdpPass)
+        }
+        let full = Frames.frame(try #require(Frames.tuple("10.0.0.1", "10.0.0.2", 1000, 80, .udp)), payload: 0)
+        let arp = Frames.dstMAC + Frames.srcMAC + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)
+        for f in [Array(full.prefix(14 + 20 + 2)), arp] {
+            #expect(try BPFTestRun.run(programFD: fd, frame: f).retval == xdpPass)
+        }
+        let rows = try MappedArray(fd: object.mapFD("rsspp_bucket_stats"), count: cpus * 64,
+                                   stride: MemoryLayout<rsspp_bucket_slot>.stride, name: "rsspp_bucket_stats")
+        #expect((0..<cpus).map { rows.u64($0 * 64, 0) }.reduce(0, +) == UInt64(2 * Self.flows.count))
+        #expect((0..<cpus * 64).map { rows.u64($0, 0) }.reduce(0, +) == UInt64(2 * Self.flows.count))
+    }
+
     @Test func badTableSizeIsRejectedBeforeAnySyscall() {
         #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .software, tableSize: 100) }
         #expect(throws: RssppError(.invalidArgument, "")) { try BucketCounter(source: .software, tableSize: 8192) }

@@ -18,6 +18,7 @@ enum rsspp_object_id {
 	RSSPP_OBJ_EMPTY_XDP = 4,
 	RSSPP_OBJ_EMPTY_TC = 5,
 	RSSPP_OBJ_BENCH_COUNT = 6,
+	RSSPP_OBJ_BENCH_PARSE = 7,
 };
 
 /* The embedded ELF object `id`; *len = 0 when it was not built or `id` is unknown. */

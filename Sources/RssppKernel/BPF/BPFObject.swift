@@ -16,6 +16,8 @@ public enum BPFProgramKind: String, Sendable, CaseIterable {
     case emptyTC = "rsspp_empty_tc"
     /// Benchmark only: the counting step with a stand-in hash read from the frame.
     case benchCount = "rsspp_bench_count"
+    /// Benchmark only: the software-Toeplitz program with the hash replaced by 0.
+    case benchParse = "rsspp_bench_parse"
 
     var objectID: Int32 {
         switch self {
@@ -26,6 +28,7 @@ public enum BPFProgramKind: String, Sendable, CaseIterable {
         case .emptyXDP: return Int32(RSSPP_OBJ_EMPTY_XDP.rawValue)
         case .emptyTC: return Int32(RSSPP_OBJ_EMPTY_TC.rawValue)
         case .benchCount: return Int32(RSSPP_OBJ_BENCH_COUNT.rawValue)
+        case .benchParse: return Int32(RSSPP_OBJ_BENCH_PARSE.rawValue)
         }
     }
 
@@ -61,6 +64,16 @@ public struct BPFObjectSpec: Sendable {
         var spec = BPFObjectSpec(kind: kind)
         spec.sizeCounters(tableSize: tableSize, cpus: cpus)
         spec.rodata = BucketCounter.countConfig(tableSize: tableSize)
+        return spec
+    }
+
+    /// A software-Toeplitz counting object (rsspp_xdp_toeplitz, rsspp_bench_parse) with the
+    /// tables of `key`, sized for `tableSize` buckets on `cpus` CPUs.
+    public static func toeplitzCounting(_ kind: BPFProgramKind, tableSize: Int, cpus: Int,
+                                        key: [UInt8] = ToeplitzHasher.standardKey) throws(RssppError) -> BPFObjectSpec {
+        var spec = BPFObjectSpec(kind: kind)
+        spec.sizeCounters(tableSize: tableSize, cpus: cpus)
+        spec.rodata = try BucketCounter.toeplitzConfig(tableSize: tableSize, key: key)
         return spec
     }
 
