@@ -27,6 +27,8 @@ public struct Scenario: Sendable {
     public var meterInterval: Double = 0.1
     /// Policy settings (epoch bounds, threshold, autoscale).
     public var settings = BalancerSettings()
+    /// The `steady` policy's knobs (defaults: what rssppd runs).
+    public var steadyTuning = SteadyPolicy.Tuning()
     /// Flow-level traffic shape (ignored for captures).
     public var bursty = false
     public var diurnal = false
@@ -207,7 +209,7 @@ public enum Simulator {
         host.recordFrom = scenario.warmup
         let allowed = Array(0..<config.cores)
         var active = allowed
-        var balancer = policy.balancer(settings: scenario.settings, table: host.table)
+        var balancer = policy.balancer(settings: scenario.settings, table: host.table, steadyTuning: scenario.steadyTuning)
         let settings = scenario.settings
         var result = RunResult(name: policy.rawValue, latency: LatencyHistogram())
         result.tableSize = config.tableSize

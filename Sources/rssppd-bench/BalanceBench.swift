@@ -20,11 +20,13 @@ struct BalanceBench: AsyncParsableCommand {
     @Option(help: "Warm-up excluded from statistics, seconds.") var warmup = 1.0
     @Option(help: "Epoch (fixed), seconds.") var epoch = 0.1
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: SteadyTuningOption.help) var steadyTuning: String?
     @Option(help: "Spread every flow's packets over this many seconds (default: each flow draws a measured per-flow rate and lasts length / rate).") var flowLifetime: Double?
     @Flag(help: "Run the bursty variant (each flow's rate ±50% between 100 ms periods).") var bursty = false
     @Option(help: "Read the flow-length histogram from this file instead of the embedded campus mix.") var flowLengths: String?
 
     func run() async throws {
+        let tuning = try SteadyTuningOption.parse(steadyTuning)
         let names = try policies.split(separator: ",").map { (p: Substring) throws(RssppError) -> PolicyName in
             try PolicyName(parsing: String(p))
         }
@@ -54,6 +56,7 @@ struct BalanceBench: AsyncParsableCommand {
                     s.duration = warmup + (duration - warmup) * Swift.min(10, Swift.max(1, 1e6 / rate))
                     s.warmup = warmup
                     s.flowLifetime = flowLifetime
+                    s.steadyTuning = tuning
                     s.settings.minInterval = epoch
                     s.settings.maxInterval = epoch
                     s.settings.maxQueues = n

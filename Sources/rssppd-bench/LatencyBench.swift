@@ -22,9 +22,11 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Comma-separated policies.") var policies = "static,rsspp,steady"
     @Option(help: "Comma-separated seeds (median over seeds reported).") var seeds = "1,2,3"
     @Option(help: "Fixed epoch in seconds (default: the policy adapts).") var epoch: Double?
+    @Option(help: SteadyTuningOption.help) var steadyTuning: String?
     @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
     func run() async throws {
+        let tuning = try SteadyTuningOption.parse(steadyTuning)
         let names = try policies.split(separator: ",").map { (p: Substring) throws(RssppError) -> PolicyName in
             try PolicyName(parsing: String(p))
         }
@@ -41,6 +43,7 @@ struct LatencyBench: AsyncParsableCommand {
         s.settings.maxQueues = cores
         if let e = epoch { s.settings.minInterval = e; s.settings.maxInterval = e }
         s.flowLifetime = flowLifetime
+        s.steadyTuning = tuning
         print("\(cores) cores, campus mix, load \(load), \(Int(work + base)) cycles/packet (W = \(Int(work)) + \(Int(base)) base) at \(clockGhz) GHz = \(Format.rate(s.coreCapacity)) pps/core, table \(tableSize), \(duration) s (\(warmup) s warm-up), seeds \(seeds)")
         for seed in seedList {
             s.seed = seed

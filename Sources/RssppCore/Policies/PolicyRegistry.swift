@@ -21,12 +21,14 @@ public enum PolicyName: String, CaseIterable, Sendable {
         self = name
     }
 
-    /// A balancer running this policy, starting from `table`.
-    public func balancer(settings: BalancerSettings, table: IndirectionTable) -> Balancer {
+    /// A balancer running this policy, starting from `table`. `steadyTuning` applies to
+    /// `steady` only (tuning studies; the defaults are what rssppd runs).
+    public func balancer(settings: BalancerSettings, table: IndirectionTable,
+                         steadyTuning: SteadyPolicy.Tuning = SteadyPolicy.Tuning()) -> Balancer {
         switch self {
         case .static: return Balancer(StaticPolicy(settings: settings), table: table)
         case .rsspp: return Balancer(RssppPolicy(settings: settings), table: table)
-        case .steady: return Balancer(SteadyPolicy(settings: settings), table: table)
+        case .steady: return Balancer(SteadyPolicy(settings: settings, tuning: steadyTuning), table: table)
         }
     }
 }
