@@ -86,8 +86,7 @@ public struct SteadyPolicy: BalancingPolicy {
         var lowStreak = 0
         // Scratch kept between epochs: per-queue smoothed rate and buckets sorted by rate.
         var weight: [Double] = []
-        var members: [[Int32]] = []
-        var sorted: [Bool] = []
+        var lists = BucketLists()
         var isEffective: [Bool] = []
         var effective: [Int] = []
         var dropFactor: [Double] = []
@@ -146,12 +145,18 @@ public struct SteadyPolicy: BalancingPolicy {
         // served + dropped.
         let scaleDrops = sample.queueDrops.contains { $0 > 0 }
         if scaleDrops {
-            for q in 0..<table.queueCount { state.dropFactor[q] = 0 }
-            for b in 0..<table.size { state.dropFactor[table[b]] += Double(sample.bucketPackets[b]) }
-            for q in 0..<table.queueCount {
-                let counted = state.dropFactor[q]
-                let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
-                state.dropFactor[q] = counted > 0 ? max(1, seen / counted) : 1
+            table.entries.withUnsafeBufferPointer { entries in
+                sample.bucketPackets.withUnsafeBufferPointer { counts in
+                    state.dropFactor.withUnsafeMutableBufferPointer { factor in
+                        for q in 0..<factor.count { factor[q] = 0 }
+                        for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
+                        for q in 0..<factor.count {
+                            let counted = factor[q]
+                            let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
+                            factor[q] = counted > 0 ? max(1, seen / counted) : 1
+                        }
+                    }
+                }
             }
         }
 
@@ -164,10 +169,8 @@ public struct SteadyPolicy: BalancingPolicy {
         let perSecond = 1 / interval
         let keepMembers = state.lastTable.map { $0 == table } ?? false
         if keepMembers {
-            for q in 0..<table.queueCount {
-                state.weight[q] = 0
-                state.sorted[q] = false
-            }
+            for q in 0..<table.queueCount { state.weight[q] = 0 }
+            state.lists.unsortAll()
         }
         table.entries.withUnsafeBufferPointer { entries in
             sample.bucketPackets.withUnsafeBufferPointer { counts in
@@ -221,11 +224,11 @@ public struct SteadyPolicy: BalancingPolicy {
             state.draining = nil
         }
         var builderActive = active
-        if let d = state.draining, state.members[d].count <= state.drainPerEpoch {
+        if let d = state.draining, state.lists.count(d) <= state.drainPerEpoch {
             builderActive.removeAll { $0 == d }  // the last of its buckets leave in this plan
         }
         var builder = try Plan.Builder(table: table, activeQueues: builderActive)
-        state.setEffective(active.filter { $0 != state.draining }, queues: table.queueCount)
+        state.setEffective(active, except: state.draining)
 
         // Buckets on queues outside the active set must move now; the draining queue's over
         // its budget. Heaviest first, each to the lightest queue.
@@ -320,7 +323,7 @@ public struct SteadyPolicy: BalancingPolicy {
                 var lightest = active[0]
                 for q in active where state.weight[q] < state.weight[lightest] { lightest = q }
                 state.draining = lightest
-                state.drainPerEpoch = max(1, (state.members[lightest].count + tuning.drainEpochs - 1)
+                state.drainPerEpoch = max(1, (state.lists.count(lightest) + tuning.drainEpochs - 1)
                                           / max(1, tuning.drainEpochs))
                 state.lastScale = state.epoch
                 state.lowStreak = 0
@@ -335,14 +338,14 @@ public struct SteadyPolicy: BalancingPolicy {
 
     private func placeOrphans(table: IndirectionTable, builder: inout Plan.Builder, state: inout State) throws(RssppError) {
         var orphans: [Int] = []
-        for q in 0..<table.queueCount where !state.isEffective[q] && !state.members[q].isEmpty {
+        for q in 0..<table.queueCount where !state.isEffective[q] && state.lists.count(q) > 0 {
             if builder.isActive(q) {
                 // The draining queue: its heaviest buckets, up to the per-epoch drain budget.
                 guard q == state.draining else { continue }
                 state.sortMembers(q)
-                orphans.append(contentsOf: state.members[q].suffix(state.drainPerEpoch).map { Int($0) })
+                orphans.append(contentsOf: state.lists.suffix(q, state.drainPerEpoch))
             } else {
-                orphans.append(contentsOf: state.members[q].map { Int($0) })
+                orphans.append(contentsOf: state.lists.members(q))
             }
         }
         guard !orphans.isEmpty, !state.effective.isEmpty else { return }
@@ -411,14 +414,16 @@ public struct SteadyPolicy: BalancingPolicy {
         let highDelta = gap - minShrink / 2
         guard highDelta > lowDelta else { return nil }
         let cooldown = tuning.cooldown
+        let source = state.lists.segments[from]
+        let dest = state.lists.segments[to]
         let found = state.rate.withUnsafeBufferPointer { rate in
             state.movedAt.withUnsafeBufferPointer { movedAt in
-                state.members[from].withUnsafeBufferPointer { source in
-                    state.members[to].withUnsafeBufferPointer { dest in
-                        let pair = PairView(source: source, dest: dest, rate: rate, movedAt: movedAt, epoch: epoch,
-                                            cooldown: cooldown, gap: gap, lowDelta: lowDelta, highDelta: highDelta)
-                        return swaps ? pair.bestSwap() : pair.bestMove()
-                    }
+                state.lists.slots.withUnsafeBufferPointer { slots in
+                    let pair = PairView(source: UnsafeBufferPointer(rebasing: slots[Int(source.start)..<Int(source.start + source.count)]),
+                                        dest: UnsafeBufferPointer(rebasing: slots[Int(dest.start)..<Int(dest.start + dest.count)]),
+                                        rate: rate, movedAt: movedAt, epoch: epoch,
+                                        cooldown: cooldown, gap: gap, lowDelta: lowDelta, highDelta: highDelta)
+                    return swaps ? pair.bestSwap() : pair.bestMove()
                 }
             }
         }
@@ -522,82 +527,39 @@ extension SteadyPolicy.State {
         rate = [Double](repeating: 0, count: buckets)
         movedAt = [Int](repeating: Int.min / 2, count: buckets)
         weight = [Double](repeating: 0, count: queues)
-        members = [[Int32]](repeating: [], count: queues)
-        sorted = [Bool](repeating: false, count: queues)
+        lists = BucketLists()
         isEffective = [Bool](repeating: false, count: queues)
         dropFactor = [Double](repeating: 1, count: queues)
     }
 
     mutating func rebuildMembers(_ table: IndirectionTable) {
-        for q in members.indices {
-            members[q].removeAll(keepingCapacity: true)
-            weight[q] = 0
-            sorted[q] = false
-        }
-        for b in 0..<table.size {
-            let q = table[b]
-            members[q].append(Int32(b))
-            weight[q] += rate[b]
-        }
+        lists.rebuild(table)
+        for q in weight.indices { weight[q] = 0 }
+        for b in 0..<table.size { weight[table[b]] += rate[b] }
     }
 
-    mutating func setEffective(_ queues: [Int], queues count: Int) {
-        for q in 0..<count { isEffective[q] = false }
-        for q in queues { isEffective[q] = true }
-        effective = queues
+    /// The effective queues: `active` without `excluded`.
+    mutating func setEffective(_ active: [Int], except excluded: Int?) {
+        for q in isEffective.indices { isEffective[q] = false }
+        effective.removeAll(keepingCapacity: true)
+        for q in active where q != excluded {
+            isEffective[q] = true
+            effective.append(q)
+        }
     }
 
     /// Sorts a queue's buckets by smoothed rate, ascending (ties by bucket id).
     mutating func sortMembers(_ q: Int) {
-        guard !sorted[q] else { return }
-        sorted[q] = true
-        // Lists are kept between epochs and rates drift slowly: insertion sort is linear on
-        // nearly sorted input; fall back to a full sort when it is not.
-        rate.withUnsafeBufferPointer { r in
-            members[q].withUnsafeMutableBufferPointer { m in
-                @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool {
-                    r[Int(a)] < r[Int(b)] || (r[Int(a)] == r[Int(b)] && a < b)
-                }
-                guard m.count > 1 else { return }
-                var shifts = 0
-                let limit = 4 * m.count + 16
-                for i in 1..<m.count {
-                    let x = m[i]
-                    var j = i
-                    while j > 0, less(x, m[j - 1]) {
-                        m[j] = m[j - 1]
-                        j -= 1
-                        shifts += 1
-                    }
-                    m[j] = x
-                    if shifts > limit {
-                        m.sort(by: less)
-                        return
-                    }
-                }
-            }
-        }
+        guard !lists.isSorted(q) else { return }
+        rate.withUnsafeBufferPointer { lists.sort(q, by: $0) }
     }
 
     mutating func relocate(_ bucket: Int, from: Int, to: Int) {
         let w = rate[bucket]
         weight[from] -= w
         weight[to] += w
-        if let i = members[from].firstIndex(of: Int32(bucket)) { members[from].remove(at: i) }
-        if sorted[to] {
-            let r = rate
-            let key = Int32(bucket)
-            var lo = 0
-            var hi = members[to].count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                let m = members[to][mid]
-                if r[Int(m)] < w || (r[Int(m)] == w && m < key) { lo = mid + 1 } else { hi = mid }
-            }
-            members[to].insert(key, at: lo)
-        } else {
-            members[to].append(Int32(bucket))
-        }
+        lists.remove(bucket, from: from)
+        rate.withUnsafeBufferPointer { lists.insert(bucket, into: to, by: $0) }
     }
 
     func meanWeight() -> Double {
