@@ -59,145 +59,170 @@ struct KeyedMaxHeap: Sendable {
 }
 
 /// The best few of a set of small integer ids by a `Double` key that changes one id at a time:
-/// largest key first, and among equal keys smallest id first (a strict total order, so results
-/// never depend on the order ids were seen in).
+/// largest key first (or, with `smallest`, smallest first), and among equal keys smallest id
+/// first (a strict total order, so results never depend on the order ids were seen in).
 ///
-/// It keeps the best `window` members sorted, and knows that every other member ranks after
-/// the last of them. Changing a key then only touches the window, and the whole set is scanned
-/// again only when the window runs short. A balancer that moves load between its few heaviest
-/// and lightest queues needs the top `k` after every step: with a window of a few times `k`,
-/// that costs a pass over all queues every several steps instead of every step. The caller
-/// owns the set (`members`) and the keys, and passes them in; storage is kept between uses.
-/// For the smallest keys first, negate the keys.
-struct TopWindow: Sendable {
-    /// The window, best first: the first `count` slots (one spare slot for an insertion that
-    /// pushes the last member out).
-    private var slotIds: [Int32] = [0, 0]
-    private var slotKeys: [Double] = [0, 0]
+/// It keeps, sorted, the members whose key is beyond a threshold, and knows that every other
+/// member ranks after all of them. Changing a key moves that member inside the window, in or
+/// out; the best `k` are the window's first `k`; the whole set is scanned again only when the
+/// window holds fewer than `k`. A balancer that moves load between its few heaviest and
+/// lightest queues needs the top `k` after every step: a window of a few times `k` costs one
+/// pass over all queues every several steps. The threshold sits between the members' mean key
+/// and their best, at a fraction adapted from build to build so that a build admits about
+/// `target` members: unlike a window of fixed size, a member whose key comes back above the
+/// threshold rejoins it. The threshold only affects speed, never the answer. The caller owns
+/// the set (`members`) and the keys, and passes them in; storage is kept between uses.
+struct CandidateWindow: Sendable {
+    /// The window, best first: the first `count` slots, with their ranks.
+    private var slotIds: [Int32] = []
+    private var slotRanks: [UInt128] = []
+    /// Whether each id is in the window.
+    private var inside: [Bool] = []
     private(set) var count = 0
-    private var window = 1
     /// Members ranking after the window.
     private(set) var outside = 0
-    /// An update named an id that was neither in the window nor counted outside it.
-    private var stale = false
+    /// +1: largest keys first; -1: smallest first.
+    private let sign: Double
+    /// A member is in the window when `sign * key > threshold`, or always with `everyone`.
+    private var threshold = -Double.infinity
+    private var everyone = true
+    /// Where the threshold sits between the members' mean (0) and their best key (1).
+    private var theta = 0.25
+
+    init(smallest: Bool = false) { sign = smallest ? -1 : 1 }
 
     /// The window, best first.
     var ids: [Int] { (0..<count).map { Int(slotIds[$0]) } }
 
-    /// Whether (key a, id a) comes before (key b, id b).
-    @inline(__always)
-    private static func before(_ keyA: Double, _ idA: Int32, _ keyB: Double, _ idB: Int32) -> Bool {
-        keyA > keyB || (keyA == keyB && idA < idB)
-    }
-
-    /// Keeps the best `window` of `members` (distinct indices into `keys`), sorted.
-    /// O(members), plus shifts inside the window.
-    mutating func rebuild(members: [Int], keys: [Double], window: Int) {
-        let size = max(1, window)
-        if size != self.window || slotIds.count != size + 1 {
-            self.window = size
-            slotIds = [Int32](repeating: 0, count: size + 1)
-            slotKeys = [Double](repeating: 0, count: size + 1)
+    /// Admits the members beyond a new threshold: about `target`, at least `need` (all of them
+    /// when fewer). `members` are distinct indices into `keys`. Two passes over the members
+    /// (more only when the threshold admitted fewer than `need`), then a sort of the admitted.
+    mutating func rebuild(members: [Int], keys: [Double], target: Int, need: Int) {
+        for i in 0..<count { inside[Int(slotIds[i])] = false }
+        if inside.count < keys.count {
+            inside.append(contentsOf: repeatElement(false, count: keys.count - inside.count))
         }
-        rescan(members, keys)
+        if slotIds.count < members.count + 1 {
+            slotIds.append(contentsOf: repeatElement(0, count: members.count + 1 - slotIds.count))
+            slotRanks.append(contentsOf: repeatElement(0, count: members.count + 1 - slotRanks.count))
+        }
+        let sign = self.sign
+        var n = 0
+        var c = 0
+        var mean = 0.0
+        var best = -Double.infinity
+        keys.withUnsafeBufferPointer { keys in
+            for m in members where m >= 0 && m < keys.count {
+                let v = sign * keys[m]
+                mean += v
+                best = max(best, v)
+                n += 1
+            }
+        }
+        mean /= Double(max(n, 1))
+        let want = min(max(1, need), n)
+        var fraction = theta
+        var attempt = 0
+        while true {
+            everyone = attempt >= 2 || !(best - mean).isFinite
+            threshold = everyone ? -.infinity : mean + fraction * (best - mean)
+            let t = threshold
+            let all = everyone
+            c = 0
+            slotIds.withUnsafeMutableBufferPointer { ids in
+                keys.withUnsafeBufferPointer { keys in
+                    for m in members where m >= 0 && m < keys.count {
+                        ids[c] = Int32(truncatingIfNeeded: m)
+                        c += all || sign * keys[m] > t ? 1 : 0
+                    }
+                }
+            }
+            if c >= want || everyone { break }
+            attempt += 1
+            fraction = attempt == 1 ? fraction / 4 : 0
+        }
+        // Aim the next build at `target` members.
+        if c > 2 * target + 4 {
+            theta = min(0.95, theta + (1 - theta) / 3)
+        } else if c < target {
+            theta *= 0.6
+        }
+        // Sort the admitted by rank (insertion: they are few).
+        count = 0
+        for i in 0..<c {
+            let id = slotIds[i]
+            inside[Int(id)] = true
+            insert(id, Self.rank(sign * keys[Int(id)], id))
+        }
+        outside = n - c
     }
 
     /// Tells the window that the key of `id`, a member, is now `key`.
     mutating func update(_ id: Int, key: Double) {
+        guard id >= 0, id < inside.count else { return }
+        let v = sign * key
+        let admit = everyone || v > threshold
         let tag = Int32(truncatingIfNeeded: id)
-        let window = self.window
-        var n = count
-        var out = outside
-        var lost = false
-        slotIds.withUnsafeMutableBufferPointer { ids in
-            slotKeys.withUnsafeMutableBufferPointer { keys in
-                var i = 0
-                while i < n, ids[i] != tag { i += 1 }
-                if i < n {
-                    while i + 1 < n {  // close the gap
+        if inside[id] {
+            slotIds.withUnsafeMutableBufferPointer { ids in
+                slotRanks.withUnsafeMutableBufferPointer { ranks in
+                    var i = 0
+                    while i < count, ids[i] != tag { i += 1 }
+                    while i + 1 < count {
                         ids[i] = ids[i + 1]
-                        keys[i] = keys[i + 1]
+                        ranks[i] = ranks[i + 1]
                         i += 1
                     }
-                    n -= 1
-                } else if out > 0 {
-                    out -= 1
-                } else {
-                    lost = true
-                }
-                // It rejoins the window if nothing outside could rank before it, or if it
-                // ranks before the window's last member.
-                if n < window, out == 0 {
-                    Self.insert(tag, key, ids, keys, &n)
-                } else if n > 0, Self.before(key, tag, keys[n - 1], ids[n - 1]) {
-                    Self.insert(tag, key, ids, keys, &n)
-                    if n > window {
-                        n -= 1
-                        out += 1
-                    }
-                } else {
-                    out += 1
                 }
             }
+            count -= 1
+            if !admit {
+                inside[id] = false
+                outside += 1
+            }
+        } else {
+            guard admit, outside > 0 else { return }
+            inside[id] = true
+            outside -= 1
         }
-        count = n
-        outside = out
-        stale = stale || lost
+        if admit { insert(tag, Self.rank(v, tag)) }
     }
 
     /// The best `k` members, best first, into `out` (replacing its contents). Scans `members`
-    /// again first when the window holds fewer than `k` while others remain outside it (a
-    /// window narrower than `k` grows to `k`).
-    mutating func top(_ k: Int, members: [Int], keys: [Double], into out: inout [Int]) {
-        if k > window {
-            rebuild(members: members, keys: keys, window: k)
-        } else if stale || (count < k && outside > 0) {
-            rescan(members, keys)
+    /// again first when the window holds fewer than `k` while others remain outside it.
+    mutating func top(_ k: Int, members: [Int], keys: [Double], target: Int, into out: inout [Int]) {
+        if count < k && outside > 0 {
+            rebuild(members: members, keys: keys, target: target, need: k)
         }
         out.removeAll(keepingCapacity: true)
-        for i in 0..<min(k, count) { out.append(Int(slotIds[i])) }
+        for i in 0..<min(max(k, 0), count) { out.append(Int(slotIds[i])) }
     }
 
-    private mutating func rescan(_ members: [Int], _ all: [Double]) {
-        let window = self.window
-        var n = 0
-        var valid = 0
+    /// Inserts into the sorted first `count` slots; needs a free slot.
+    private mutating func insert(_ id: Int32, _ rank: UInt128) {
+        let n = count
         slotIds.withUnsafeMutableBufferPointer { ids in
-            slotKeys.withUnsafeMutableBufferPointer { keys in
-                all.withUnsafeBufferPointer { all in
-                    for id in members where id >= 0 && id < all.count {
-                        valid += 1
-                        let key = all[id]
-                        let tag = Int32(truncatingIfNeeded: id)
-                        if n < window {
-                            Self.insert(tag, key, ids, keys, &n)
-                        } else if Self.before(key, tag, keys[n - 1], ids[n - 1]) {
-                            n -= 1
-                            Self.insert(tag, key, ids, keys, &n)
-                        }
-                    }
+            slotRanks.withUnsafeMutableBufferPointer { ranks in
+                var i = n
+                while i > 0, ranks[i - 1] < rank {
+                    ids[i] = ids[i - 1]
+                    ranks[i] = ranks[i - 1]
+                    i -= 1
                 }
+                ids[i] = id
+                ranks[i] = rank
             }
         }
-        count = n
-        outside = valid - n
-        stale = false
+        count = n + 1
     }
 
-    /// Inserts into the sorted first `count` slots (shifting the ones it ranks before); needs a
-    /// free slot.
+    /// (signed key, id) as one integer in the window's order: larger signed key first, then
+    /// smaller id. NaN ranks last.
     @inline(__always)
-    private static func insert(_ id: Int32, _ key: Double, _ ids: UnsafeMutableBufferPointer<Int32>,
-                               _ keys: UnsafeMutableBufferPointer<Double>, _ count: inout Int) {
-        var i = count
-        while i > 0, before(key, id, keys[i - 1], ids[i - 1]) {
-            ids[i] = ids[i - 1]
-            keys[i] = keys[i - 1]
-            i -= 1
-        }
-        ids[i] = id
-        keys[i] = key
-        count += 1
+    private static func rank(_ key: Double, _ id: Int32) -> UInt128 {
+        let bits = ((key.isNaN ? -Double.infinity : key) + 0.0).bitPattern  // + 0.0: -0.0 == 0.0
+        let flip = UInt64(bitPattern: Int64(bitPattern: bits) >> 63) | (1 << 63)
+        return UInt128(bits ^ flip) << 32 | UInt128(UInt32.max - UInt32(truncatingIfNeeded: id))
     }
 }
 

@@ -94,9 +94,8 @@ public struct SteadyPolicy: BalancingPolicy {
         var light: [Int] = []
         /// The heaviest and (negated rates) the lightest effective queues; built when balancing
         /// starts and updated after each step.
-        var heavyWindow = TopWindow()
-        var lightWindow = TopWindow()
-        var negatedWeight: [Double] = []
+        var heavyWindow = CandidateWindow()
+        var lightWindow = CandidateWindow(smallest: true)
     }
 
     public func initialState(table: IndirectionTable) -> State {
@@ -144,12 +143,23 @@ public struct SteadyPolicy: BalancingPolicy {
         // ring, a NIC model may count on arrival): scale a dropping queue's buckets up to
         // served + dropped.
         let scaleDrops = sample.queueDrops.contains { $0 > 0 }
+        // Below 2^63 (every real count) the signed conversion gives the same Double in one
+        // instruction; one OR over the counts says whether it applies to all of them.
+        let countsFit = sample.bucketPackets.withUnsafeBufferPointer { counts in
+            var bits: UInt64 = 0
+            for c in counts { bits |= c }
+            return bits <= UInt64(Int64.max)
+        }
         if scaleDrops {
             table.entries.withUnsafeBufferPointer { entries in
                 sample.bucketPackets.withUnsafeBufferPointer { counts in
                     state.dropFactor.withUnsafeMutableBufferPointer { factor in
                         for q in 0..<factor.count { factor[q] = 0 }
-                        for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
+                        if countsFit {
+                            for b in 0..<entries.count { factor[Int(entries[b])] += Double(Int64(bitPattern: counts[b])) }
+                        } else {
+                            for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
+                        }
                         for q in 0..<factor.count {
                             let counted = factor[q]
                             let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
@@ -185,24 +195,26 @@ public struct SteadyPolicy: BalancingPolicy {
                                 rate[b] = updated
                                 return updated
                             }
-                            // The same value as Double(c), with the one-instruction signed conversion
-                            // for every count below 2^63.
-                            @inline(__always) func count(_ c: UInt64) -> Double {
-                                c <= UInt64(Int64.max) ? Double(Int64(c)) : Double(c)
-                            }
                             // Specialised loops: the common epoch has no drops and our own table.
-                            switch (scaleDrops, keepMembers) {
-                            case (false, true):
-                                for b in 0..<entries.count { weight[Int(entries[b])] += update(b, count(counts[b])) }
-                            case (false, false):
-                                for b in 0..<entries.count { _ = update(b, count(counts[b])) }
-                            case (true, true):
-                                for b in 0..<entries.count {
-                                    let q = Int(entries[b])
-                                    weight[q] += update(b, count(counts[b]) * factor[q])
+                            @inline(__always) func run(_ count: (UInt64) -> Double) {
+                                switch (scaleDrops, keepMembers) {
+                                case (false, true):
+                                    for b in 0..<entries.count { weight[Int(entries[b])] += update(b, count(counts[b])) }
+                                case (false, false):
+                                    for b in 0..<entries.count { _ = update(b, count(counts[b])) }
+                                case (true, true):
+                                    for b in 0..<entries.count {
+                                        let q = Int(entries[b])
+                                        weight[q] += update(b, count(counts[b]) * factor[q])
+                                    }
+                                case (true, false):
+                                    for b in 0..<entries.count { _ = update(b, count(counts[b]) * factor[Int(entries[b])]) }
                                 }
-                            case (true, false):
-                                for b in 0..<entries.count { _ = update(b, count(counts[b]) * factor[Int(entries[b])]) }
+                            }
+                            if countsFit {
+                                run { Double(Int64(bitPattern: $0)) }
+                            } else {
+                                run { Double($0) }
                             }
                         }
                     }
@@ -251,7 +263,7 @@ public struct SteadyPolicy: BalancingPolicy {
             // queues, then each step updates the two queues it changed), and the spread.
             let k = max(1, tuning.candidates)
             if !windowsBuilt {
-                state.buildQueueWindows(4 * k + 4)
+                state.buildQueueWindows(k)
                 windowsBuilt = true
             }
             state.extremes(k)
@@ -413,7 +425,9 @@ public struct SteadyPolicy: BalancingPolicy {
         let lowDelta = minShrink / 2
         let highDelta = gap - minShrink / 2
         guard highDelta > lowDelta else { return nil }
-        let cooldown = tuning.cooldown
+        // Eligible: moved before this epoch minus the cooldown (epoch - movedAt > cooldown).
+        let (limit, overflow) = epoch.subtractingReportingOverflow(tuning.cooldown)
+        let movedBefore = overflow ? (tuning.cooldown < 0 ? Int.max : Int.min) : limit
         let source = state.lists.segments[from]
         let dest = state.lists.segments[to]
         let found = state.rate.withUnsafeBufferPointer { rate in
@@ -421,8 +435,8 @@ public struct SteadyPolicy: BalancingPolicy {
                 state.lists.slots.withUnsafeBufferPointer { slots in
                     let pair = PairView(source: UnsafeBufferPointer(rebasing: slots[Int(source.start)..<Int(source.start + source.count)]),
                                         dest: UnsafeBufferPointer(rebasing: slots[Int(dest.start)..<Int(dest.start + dest.count)]),
-                                        rate: rate, movedAt: movedAt, epoch: epoch,
-                                        cooldown: cooldown, gap: gap, lowDelta: lowDelta, highDelta: highDelta)
+                                        rate: rate, movedAt: movedAt, movedBefore: movedBefore,
+                                        gap: gap, lowDelta: lowDelta, highDelta: highDelta)
                     return swaps ? pair.bestSwap() : pair.bestMove()
                 }
             }
@@ -438,8 +452,7 @@ public struct SteadyPolicy: BalancingPolicy {
         let dest: UnsafeBufferPointer<Int32>
         let rate: UnsafeBufferPointer<Double>
         let movedAt: UnsafeBufferPointer<Int>
-        let epoch: Int
-        let cooldown: Int
+        let movedBefore: Int
         let gap: Double
         let lowDelta: Double
         let highDelta: Double
@@ -447,7 +460,7 @@ public struct SteadyPolicy: BalancingPolicy {
         typealias Found = (bucket: Int, swapped: Int?, score: Double)
 
         @inline(__always)
-        func eligible(_ b: Int32) -> Bool { epoch - movedAt[Int(b)] > cooldown && rate[Int(b)] > 0 }
+        func eligible(_ b: Int32) -> Bool { movedAt[Int(b)] < movedBefore && rate[Int(b)] > 0 }
 
         /// Reduction of the sum of squared deviations when a net rate `delta` crosses the gap.
         @inline(__always)
@@ -457,12 +470,17 @@ public struct SteadyPolicy: BalancingPolicy {
         /// eligible bucket on each side.
         func bestMove() -> Found? {
             let half = gap / 2
-            var lo = 0
-            var hi = source.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if rate[Int(source[mid])] < half { lo = mid + 1 } else { hi = mid }
+            // The first position whose rate is not below half the gap; branch-free halving (the
+            // comparisons are unpredictable), then one last step.
+            guard !source.isEmpty else { return nil }
+            var base = 0
+            var n = source.count
+            while n > 1 {
+                let step = n / 2
+                base = rate[Int(source[base + step])] < half ? base + step : base
+                n -= step
             }
+            let lo = base + (rate[Int(source[base])] < half ? 1 : 0)
             var below = lo - 1
             while below >= 0, !eligible(source[below]) { below -= 1 }
             var above = lo
@@ -598,26 +616,28 @@ extension SteadyPolicy.State {
         return lo > 0 ? (hi - lo) / lo : .infinity
     }
 
+    /// Queues each window admits per build: enough for several steps before a rescan.
+    static func windowTarget(_ k: Int) -> Int { 3 * k + 2 }
+
     /// Builds the queue windows over the effective queues' current smoothed rates.
-    mutating func buildQueueWindows(_ window: Int) {
-        negatedWeight.removeAll(keepingCapacity: true)
-        for w in weight { negatedWeight.append(-w) }
-        heavyWindow.rebuild(members: effective, keys: weight, window: window)
-        lightWindow.rebuild(members: effective, keys: negatedWeight, window: window)
+    mutating func buildQueueWindows(_ k: Int) {
+        let target = Self.windowTarget(k)
+        heavyWindow.rebuild(members: effective, keys: weight, target: target, need: k)
+        lightWindow.rebuild(members: effective, keys: weight, target: target, need: k)
     }
 
     /// Tells the queue windows that `q`'s smoothed rate changed.
     mutating func queueWeightChanged(_ q: Int) {
-        negatedWeight[q] = -weight[q]
         heavyWindow.update(q, key: weight[q])
-        lightWindow.update(q, key: -weight[q])
+        lightWindow.update(q, key: weight[q])
     }
 
     /// The `k` heaviest (descending; equal rates by queue id) and `k` lightest (ascending; equal
     /// rates by queue id) effective queues.
     mutating func extremes(_ k: Int) {
-        heavyWindow.top(k, members: effective, keys: weight, into: &heavy)
-        lightWindow.top(k, members: effective, keys: negatedWeight, into: &light)
+        let target = Self.windowTarget(k)
+        heavyWindow.top(k, members: effective, keys: weight, target: target, into: &heavy)
+        lightWindow.top(k, members: effective, keys: weight, target: target, into: &light)
     }
 }
 
