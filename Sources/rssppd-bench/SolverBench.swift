@@ -40,6 +40,8 @@ struct SolverBench: ParsableCommand {
     @Option(help: "Fraction of the buckets whose rate jumps by x0.5-2 every epoch (0: a calm load, noise only).")
     var churn: Double = 0.01
 
+    @Option(help: SteadyTuningOption.help) var steadyTuning: String?
+
     @Flag(help: "Also print a digest of every plan's moves (to check that a faster solver decides the same).")
     var digest = false
 
@@ -74,6 +76,7 @@ struct SolverBench: ParsableCommand {
     struct Result { var first: Double; var median: Double; var p99: Double; var moves: Double; var digest: UInt64 }
 
     func measure(_ name: PolicyName, cores: Int, entries: Int) throws -> Result {
+        let tuning = try SteadyTuningOption.parse(steadyTuning)
         var firsts: [Double] = []
         var medians: [Double] = []
         var p99s: [Double] = []
@@ -88,7 +91,7 @@ struct SolverBench: ParsableCommand {
                                   seed: UInt64(rep + 1))
             let start = try IndirectionTable.defaultSpread(size: entries, queues: cores)
             let queues = Array(0..<cores)
-            var balancer = name.balancer(settings: BalancerSettings(), table: start)
+            var balancer = name.balancer(settings: BalancerSettings(), table: start, steadyTuning: tuning)
             var table = start
             var interval = 0.1
             var times: [Double] = []

@@ -119,3 +119,41 @@ import Testing
         #expect(plan.table.size == 256)
     }
 }
+
+/// The per-bucket smoothing step, against its definition in the count domain.
+@Suite struct RateSmootherTests {
+    /// |packets - rate * interval| > j * sqrt(max(1, rate * interval)): take the new rate; else
+    /// an EWMA step of weight alpha.
+    func reference(_ rate: Double, packets: Double, interval: Double, alpha: Double, j: Double) -> Double {
+        let expected = rate * interval
+        let jump = abs(packets - expected) > j * max(1, expected).squareRoot()
+        return rate + (jump ? 1 : alpha) * (packets / interval - rate)
+    }
+
+    @Test(arguments: [0.1, 0.25, 1.0])
+    func agreesWithTheCountDomainTest(interval: Double) {
+        let s = RateSmoother(interval: interval, alpha: 0.3, changeSigmas: 4)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let rate = Double.random(in: 0...50_000, using: &rng)
+            let expected = rate * interval
+            // Counts around the prediction, inside and outside four sigmas, and zero.
+            let packets = max(0, (expected + Double.random(in: -8...8, using: &rng) * max(1, expected).squareRoot()).rounded())
+            let got = s.next(rate, packets: packets)
+            let want = reference(rate, packets: packets, interval: interval, alpha: 0.3, j: 4)
+            #expect(abs(got - want) <= 1e-9 * max(1, abs(want)), "rate \(rate) packets \(packets)")
+        }
+    }
+
+    @Test func smallChangesAreSmoothedLargeOnesTaken() {
+        let s = RateSmoother(interval: 0.1, alpha: 0.5, changeSigmas: 4)
+        // 1000/s predicts 100 packets (sigma 10): 120 is noise, 200 a change.
+        #expect(s.next(1000, packets: 120) == 1100)
+        #expect(s.next(1000, packets: 200) == 2000)
+        // An idle bucket: sigma floor 1, so up to 4 packets are smoothed.
+        #expect(s.next(0, packets: 4) == 20)
+        #expect(s.next(0, packets: 5) == 50)
+        // A negative threshold takes every count as it is.
+        #expect(RateSmoother(interval: 0.1, alpha: 0.5, changeSigmas: -1).next(1000, packets: 101) == 1010)
+    }
+}

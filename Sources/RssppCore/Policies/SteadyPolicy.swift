@@ -173,50 +173,32 @@ public struct SteadyPolicy: BalancingPolicy {
         // Smoothed bucket rates. A change beyond counting noise (Poisson: sigma = sqrt(packets))
         // is a real change in the bucket's flows: follow it at once instead of smoothing it away.
         let alpha = state.primed ? 1 - (-sample.interval / max(tuning.smoothing, 1e-9)).exp : 1
-        // |x - e| > j * sqrt(max(1, e)), compared squared (no square root per bucket).
-        let jumpSquared = tuning.changeSigmas >= 0 ? tuning.changeSigmas * tuning.changeSigmas : -1
-        let interval = sample.interval
-        let perSecond = 1 / interval
         let keepMembers = state.lastTable.map { $0 == table } ?? false
         if keepMembers {
             for q in 0..<table.queueCount { state.weight[q] = 0 }
             state.lists.unsortAll()
         }
+        let smoother = RateSmoother(interval: sample.interval, alpha: alpha, changeSigmas: tuning.changeSigmas)
         table.entries.withUnsafeBufferPointer { entries in
             sample.bucketPackets.withUnsafeBufferPointer { counts in
-                state.dropFactor.withUnsafeBufferPointer { factor in
-                    state.rate.withUnsafeMutableBufferPointer { rate in
-                        state.weight.withUnsafeMutableBufferPointer { weight in
-                            @inline(__always) func update(_ b: Int, _ packets: Double) -> Double {
-                                let expected = rate[b] * interval
-                                let deviation = packets - expected
-                                let step = deviation * deviation > jumpSquared * max(1, expected) ? 1 : alpha
-                                let updated = rate[b] + step * (packets * perSecond - rate[b])
-                                rate[b] = updated
-                                return updated
-                            }
-                            // Specialised loops: the common epoch has no drops and our own table.
-                            @inline(__always) func run(_ count: (UInt64) -> Double) {
-                                switch (scaleDrops, keepMembers) {
-                                case (false, true):
-                                    for b in 0..<entries.count { weight[Int(entries[b])] += update(b, count(counts[b])) }
-                                case (false, false):
-                                    for b in 0..<entries.count { _ = update(b, count(counts[b])) }
-                                case (true, true):
-                                    for b in 0..<entries.count {
-                                        let q = Int(entries[b])
-                                        weight[q] += update(b, count(counts[b]) * factor[q])
-                                    }
-                                case (true, false):
-                                    for b in 0..<entries.count { _ = update(b, count(counts[b]) * factor[Int(entries[b])]) }
-                                }
-                            }
-                            if countsFit {
-                                run { Double(Int64(bitPattern: $0)) }
-                            } else {
-                                run { Double($0) }
+                state.rate.withUnsafeMutableBufferPointer { rate in
+                    if scaleDrops {
+                        state.dropFactor.withUnsafeBufferPointer { factor in
+                            for b in 0..<entries.count {
+                                rate[b] = smoother.next(rate[b], packets: Double(counts[b]) * factor[Int(entries[b])])
                             }
                         }
+                    } else if countsFit {
+                        // The common epoch: one branch-free pass over two contiguous arrays.
+                        for b in 0..<entries.count {
+                            rate[b] = smoother.next(rate[b], packets: Double(Int64(bitPattern: counts[b])))
+                        }
+                    } else {
+                        for b in 0..<entries.count { rate[b] = smoother.next(rate[b], packets: Double(counts[b])) }
+                    }
+                    guard keepMembers else { return }
+                    state.weight.withUnsafeMutableBufferPointer { weight in
+                        for b in 0..<entries.count { weight[Int(entries[b])] += rate[b] }
                     }
                 }
             }
@@ -537,6 +519,40 @@ public struct SteadyPolicy: BalancingPolicy {
         }
         state.queueWeightChanged(step.from)
         state.queueWeightChanged(step.to)
+    }
+}
+
+/// One epoch's update of a bucket's smoothed rate (packets/s): an EWMA step of weight `alpha`
+/// towards the epoch's rate, or the whole way when the count is more than `changeSigmas`
+/// standard deviations of Poisson counting noise from what the smoothed rate predicts.
+/// Written in the rate domain: with d = x - r (x = packets / interval), the test
+/// |packets - r * interval| > j * sqrt(max(1, r * interval)) squares to
+/// d^2 > max(j^2 / interval^2, r * j^2 / interval): no division or square root per bucket.
+struct RateSmoother {
+    let perSecond: Double
+    let alpha: Double
+    /// j^2 / interval^2 and j^2 / interval (a negative j: every count is a change).
+    let floor: Double
+    let slope: Double
+
+    init(interval: Double, alpha: Double, changeSigmas: Double) {
+        perSecond = 1 / interval
+        self.alpha = alpha
+        if changeSigmas >= 0 {
+            let j2 = changeSigmas * changeSigmas
+            floor = j2 * perSecond * perSecond
+            slope = j2 * perSecond
+        } else {
+            floor = 0
+            slope = 0
+        }
+    }
+
+    @inline(__always)
+    func next(_ rate: Double, packets: Double) -> Double {
+        let d = packets * perSecond - rate
+        let jump = d * d > max(floor, slope * rate)
+        return rate + (jump ? d : alpha * d)
     }
 }
 
