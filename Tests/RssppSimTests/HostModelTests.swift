@@ -118,13 +118,19 @@ struct HostModelTests {
         #expect(c.arrived != a.arrived)
     }
 
-    @Test("The shared queue never does worse than separate queues at the same load")
-    func sharedQueueIsTheFloor() throws {
+    /// One simulated second at 25 kpps per core and 80% load, 0.2 s warm-up: the references' scenario.
+    static func oneSecondAt80Percent() -> Scenario {
         var s = Scenario()
         s.ratePerCore = 25_000
         s.load = 0.8
         s.duration = 1
         s.warmup = 0.2
+        return s
+    }
+
+    @Test("The shared queue never does worse than separate queues at the same load")
+    func sharedQueueIsTheFloor() throws {
+        let s = Self.oneSecondAt80Percent()
         let shared = try Simulator.runSharedQueue(scenario: s)
         let separate = try Simulator.run(policy: .static, scenario: s)
         #expect(shared.arrived == separate.arrived)
@@ -134,11 +140,7 @@ struct HostModelTests {
 
     @Test("Per-packet spread references: same packets, conservation, round-robin no worse than random")
     func spreadReferences() throws {
-        var s = Scenario()
-        s.ratePerCore = 25_000
-        s.load = 0.8
-        s.duration = 1
-        s.warmup = 0.2
+        let s = Self.oneSecondAt80Percent()
         let random = try Simulator.runSpread(.random, scenario: s)
         let roundRobin = try Simulator.runSpread(.roundRobin, scenario: s)
         let shared = try Simulator.runSharedQueue(scenario: s)

@@ -46,23 +46,7 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 // CLOCK_BOOTTIME is what /proc/uptime shows: the guest script's timestamps use the same clock.
-static double uptime_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+static double uptime_s(void) { return qm_seconds(CLOCK_BOOTTIME); }
 
 struct flow {
     long packets, inversions, deepest, qchanges, max_seq;
@@ -76,11 +60,11 @@ int main(int argc, char **argv)
         return 2;
     }
     long nq, ctrlport, dport, base, n, phase, max_s, heavy_pps, light_pps;
-    if (parse_long(argv[2], 1, MAX_QUEUES, &nq) || parse_long(argv[4], 1, 65535, &ctrlport) ||
-        parse_long(argv[5], 1, 65535, &dport) || parse_long(argv[6], 1, 65535, &base) ||
-        parse_long(argv[7], 1, MAX_FLOWS, &n) || base + n > 65536 || parse_long(argv[8], 0, 1000000, &phase) ||
-        parse_long(argv[9], 1, 3600, &max_s) || parse_long(argv[10], 1, 100000, &heavy_pps) ||
-        parse_long(argv[11], 1, 100000, &light_pps) || strlen(argv[12]) > 200) {
+    if (qm_parse_long(argv[2], 1, MAX_QUEUES, &nq) || qm_parse_long(argv[4], 1, 65535, &ctrlport) ||
+        qm_parse_long(argv[5], 1, 65535, &dport) || qm_parse_long(argv[6], 1, 65535, &base) ||
+        qm_parse_long(argv[7], 1, MAX_FLOWS, &n) || base + n > 65536 || qm_parse_long(argv[8], 0, 1000000, &phase) ||
+        qm_parse_long(argv[9], 1, 3600, &max_s) || qm_parse_long(argv[10], 1, 100000, &heavy_pps) ||
+        qm_parse_long(argv[11], 1, 100000, &light_pps) || strlen(argv[12]) > 200) {
         fprintf(stderr, "flowrx: bad argument\n");
         return 2;
     }
@@ -167,7 +151,7 @@ int main(int argc, char **argv)
                     continue;
                 payload[plen] = 0;
                 long seq;
-                if (parse_long(payload + prefix_len, 0, 1L << 40, &seq))
+                if (qm_parse_long(payload + prefix_len, 0, 1L << 40, &seq))
                     continue;
                 int queue = (int)((s + nq - 1) % nq);
                 struct flow *fw = &flows[sport - base];

@@ -39,23 +39,7 @@
 #define MAX_QUEUES 16
 #define MAX_FLOWS 65536
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+static double now_s(void) { return qm_seconds(CLOCK_MONOTONIC); }
 
 static int ask_round(int ctl, const struct sockaddr_in *host, long phase, long base, long n)
 {
@@ -71,10 +55,10 @@ int main(int argc, char **argv)
         return 2;
     }
     long nq, ctrlport, dport, base, n, phase, timeout;
-    if (parse_int(argv[2], 1, MAX_QUEUES, &nq) || parse_int(argv[4], 1, 65535, &ctrlport) ||
-        parse_int(argv[5], 1, 65535, &dport) || parse_int(argv[6], 1, 65535, &base) ||
-        parse_int(argv[7], 1, MAX_FLOWS, &n) || base + n > 65536 ||
-        parse_int(argv[8], 0, 1000000, &phase) || parse_int(argv[9], 1, 3600, &timeout)) {
+    if (qm_parse_long(argv[2], 1, MAX_QUEUES, &nq) || qm_parse_long(argv[4], 1, 65535, &ctrlport) ||
+        qm_parse_long(argv[5], 1, 65535, &dport) || qm_parse_long(argv[6], 1, 65535, &base) ||
+        qm_parse_long(argv[7], 1, MAX_FLOWS, &n) || base + n > 65536 ||
+        qm_parse_long(argv[8], 0, 1000000, &phase) || qm_parse_long(argv[9], 1, 3600, &timeout)) {
         fprintf(stderr, "qmcap: bad argument\n");
         return 2;
     }

@@ -2,16 +2,20 @@
 /*
  * Shared by the guest's capture helpers (qmcap, flowrx): one AF_PACKET socket per rx queue
  * in a PACKET_FANOUT_QM group, so socket i sees exactly the packets that arrived on queue i,
- * and a bound UDP socket on the test port so the guest does not answer each packet with ICMP.
+ * and a bound UDP socket on the test port so the guest does not answer each packet with ICMP;
+ * plus the argument parser and clock read both use.
  */
 #ifndef QMFANOUT_H
 #define QMFANOUT_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Opens fds[0..nq-1], joined to the fanout group in socket order (the group id only has to be
@@ -56,6 +60,26 @@ static int udp_sink_open(const char *tool, long dport)
 		return -1;
 	}
 	return sink;
+}
+
+/* Parses a whole decimal argument in lo..hi into *out. Returns 0, or -1 if it is not one. */
+static int qm_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Seconds on `clock` as a double. */
+static double qm_seconds(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #endif

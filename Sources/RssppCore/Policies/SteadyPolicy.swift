@@ -145,23 +145,12 @@ public struct SteadyPolicy: BalancingPolicy {
         // ring, a NIC model may count on arrival): scale a dropping queue's buckets up to
         // served + dropped.
         let scaleDrops = sample.queueDrops.contains { $0 > 0 }
-        // Below 2^63 (every real count) the signed conversion gives the same Double in one
-        // instruction; one OR over the counts says whether it applies to all of them.
-        let countsFit = sample.bucketPackets.withUnsafeBufferPointer { counts in
-            var bits: UInt64 = 0
-            for c in counts { bits |= c }
-            return bits <= UInt64(Int64.max)
-        }
         if scaleDrops {
             table.entries.withUnsafeBufferPointer { entries in
                 sample.bucketPackets.withUnsafeBufferPointer { counts in
                     state.dropFactor.withUnsafeMutableBufferPointer { factor in
                         for q in 0..<factor.count { factor[q] = 0 }
-                        if countsFit {
-                            for b in 0..<entries.count { factor[Int(entries[b])] += Double(Int64(bitPattern: counts[b])) }
-                        } else {
-                            for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
-                        }
+                        for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
                         for q in 0..<factor.count {
                             let counted = factor[q]
                             let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
@@ -190,8 +179,9 @@ public struct SteadyPolicy: BalancingPolicy {
                                 rate[b] = smoother.next(rate[b], packets: Double(counts[b]) * factor[Int(entries[b])])
                             }
                         }
-                    } else if countsFit {
-                        // The common epoch: one branch-free pass over two contiguous arrays.
+                    } else if Self.belowInt64Max(counts) {
+                        // The common epoch: one branch-free pass over two contiguous arrays, with
+                        // the one-instruction signed conversion (the same Double below 2^63).
                         for b in 0..<entries.count {
                             rate[b] = smoother.next(rate[b], packets: Double(Int64(bitPattern: counts[b])))
                         }
@@ -278,6 +268,13 @@ public struct SteadyPolicy: BalancingPolicy {
                                  predictedImbalance: state.relativeImbalance())
         state.lastTable = plan.table
         return plan
+    }
+
+    /// Whether every count is below 2^63 (every real one is): one OR over them.
+    private static func belowInt64Max(_ counts: UnsafeBufferPointer<UInt64>) -> Bool {
+        var bits: UInt64 = 0
+        for c in counts { bits |= c }
+        return bits <= UInt64(Int64.max)
     }
 
     // MARK: Autoscaling

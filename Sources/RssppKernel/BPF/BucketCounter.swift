@@ -110,19 +110,18 @@ public final class BucketCounter: @unchecked Sendable {
         }
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw BPFErrno.error(Int32(cpus), doing: "reading the possible CPUs") }
-        var spec = BPFObjectSpec(kind: source.kind)
-        spec.sizeCounters(tableSize: tableSize, cpus: cpus)
+        var spec: BPFObjectSpec
         switch source {
         case .software:
-            spec.rodata = try Self.toeplitzConfig(tableSize: tableSize, key: key)
+            spec = try .toeplitzCounting(source.kind, tableSize: tableSize, cpus: cpus, key: key)
         case .xdpMetadata:
             guard let boundIfindex else {
                 throw RssppError(.invalidArgument, "the xdp hash source needs the device it is bound to")
             }
+            spec = .counting(source.kind, tableSize: tableSize, cpus: cpus)
             spec.boundIfindex = boundIfindex
-            spec.rodata = Self.countConfig(tableSize: tableSize)
         case .tc:
-            spec.rodata = Self.countConfig(tableSize: tableSize)
+            spec = .counting(source.kind, tableSize: tableSize, cpus: cpus)
         }
         let object = try BPFObject(loading: spec)
         self.object = object
