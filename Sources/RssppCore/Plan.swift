@@ -39,17 +39,26 @@ public struct Plan: Sendable, Hashable {
         ///   - table: the table now on the device.
         ///   - activeQueues: the queues the plan may send buckets to (each < table.queueCount).
         public init(table: IndirectionTable, activeQueues: [Int]) throws(RssppError) {
-            var flags = [Bool](repeating: false, count: table.queueCount)
+            let queues = table.queueCount
+            var ascending = true
+            var previous = -1
             for q in activeQueues {
-                guard q >= 0, q < table.queueCount else {
-                    throw RssppError(.invalidArgument, "active queue \(q) out of range (device has \(table.queueCount))")
+                guard q >= 0, q < queues else {
+                    throw RssppError(.invalidArgument, "active queue \(q) out of range (device has \(queues))")
                 }
-                flags[q] = true
+                ascending = ascending && q > previous
+                previous = q
             }
-            guard flags.contains(true) else { throw RssppError(.invalidArgument, "no active queue") }
+            guard !activeQueues.isEmpty else { throw RssppError(.invalidArgument, "no active queue") }
+            let flags = [Bool](unsafeUninitializedCapacity: queues) { flags, initialized in
+                flags.initialize(repeating: false)
+                for q in activeQueues { flags[q] = true }
+                initialized = queues
+            }
             self.table = table
             self.active = flags
-            self.activeQueues = flags.indices.filter { flags[$0] }
+            // Policies pass their active set sorted and deduplicated: keep it as it is.
+            self.activeQueues = ascending ? activeQueues : flags.indices.filter { flags[$0] }
         }
 
         public func isActive(_ queue: Int) -> Bool { queue >= 0 && queue < active.count && active[queue] }
