@@ -75,6 +75,66 @@ import Testing
         #expect(state.rate[5] == 400_000)
     }
 
+    /// Counts of any size become the same rates: below 2^52 through the vectorised conversion,
+    /// above it through the plain one (first epoch: the rate is the count per second).
+    @Test func countsOfEverySizeBecomeExactRates() throws {
+        let table = try IndirectionTable.defaultSpread(size: 64, queues: 2)
+        let policy = SteadyPolicy()
+        for large: UInt64 in [(1 << 52) - 1, 1 << 52, (1 << 53) + 2, UInt64(Int64.max) + 10] {
+            var state = policy.initialState(table: table)
+            var packets = [UInt64](repeating: 7, count: 64)
+            packets[9] = large
+            let sample = EpochSample(interval: 0.5, bucketPackets: packets, bucketBytes: packets,
+                                     queueBusy: [0.5, 0.5], queuePackets: [224, 224], queueDrops: [0, 0])
+            _ = try policy.plan(BalanceInput(table: table, sample: sample, activeQueues: [0, 1], allowedQueues: [0, 1],
+                                             interval: 0.5), state: &state)
+            #expect(state.rate[9] == Double(large) / 0.5, "count \(large)")
+            #expect(state.rate[8] == 14)
+        }
+    }
+
+    /// The single-move search over an unsorted list finds the same bucket, with the same score,
+    /// as the binary search over the sorted list, ties and ineligible buckets included.
+    @Test func scanningFindsWhatTheSortedSearchFinds() {
+        struct Random: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return state ^ (state >> 29)
+            }
+        }
+        var rng = Random(state: 7)
+        let buckets = 256
+        var found = 0
+        for round in 0..<3000 {
+            let rate = (0..<buckets).map { _ in Double(Int.random(in: 0..<24, using: &rng)) }  // ties, zeros
+            let movedAt = (0..<buckets).map { _ in Int.random(in: 0..<30, using: &rng) }
+            let source = (0..<Int.random(in: 0...40, using: &rng)).map { _ in Int32(Int.random(in: 0..<buckets, using: &rng)) }
+            let members = Array(Set(source))
+            let sorted = members.sorted { rate[Int($0)] < rate[Int($1)] || (rate[Int($0)] == rate[Int($1)] && $0 < $1) }
+            let gap = Double(Int.random(in: 1..<60, using: &rng))
+            let minShrink = Double(Int.random(in: 0..<4, using: &rng))
+            func view(_ list: UnsafeBufferPointer<Int32>, _ rate: UnsafeBufferPointer<Double>,
+                      _ movedAt: UnsafeBufferPointer<Int>) -> SteadyPolicy.PairView {
+                SteadyPolicy.PairView(source: list, dest: list, rate: rate, movedAt: movedAt, movedBefore: 20, gap: gap,
+                                      lowDelta: minShrink / 2, highDelta: gap - minShrink / 2)
+            }
+            let (scanned, searched) = rate.withUnsafeBufferPointer { rate in
+                movedAt.withUnsafeBufferPointer { movedAt in
+                    members.withUnsafeBufferPointer { members in
+                        sorted.withUnsafeBufferPointer { sorted in
+                            (view(members, rate, movedAt).bestMoveScan(), view(sorted, rate, movedAt).bestMove())
+                        }
+                    }
+                }
+            }
+            #expect(scanned?.bucket == searched?.bucket, "round \(round)")
+            #expect(scanned?.score == searched?.score, "round \(round)")
+            if searched != nil { found += 1 }
+        }
+        #expect(found > 1000)  // the comparison covered real finds, not only empty ones
+    }
+
     @Test func drainsARemovedQueueOverSeveralEpochs() throws {
         var settings = BalancerSettings()
         settings.autoscale = true

@@ -179,11 +179,14 @@ public struct SteadyPolicy: BalancingPolicy {
                                 rate[b] = smoother.next(rate[b], packets: Double(counts[b]) * factor[Int(entries[b])])
                             }
                         }
-                    } else if Self.belowInt64Max(counts) {
-                        // The common epoch: one branch-free pass over two contiguous arrays, with
-                        // the one-instruction signed conversion (the same Double below 2^63).
+                    } else if Self.below2p52(counts) {
+                        // The common epoch: one branch-free pass over two contiguous arrays. A
+                        // count below 2^52 becomes a Double exactly by writing it into the
+                        // mantissa of 2^52 and subtracting 2^52: integer and float operations
+                        // that vectorise, unlike the scalar integer conversion.
                         for b in 0..<entries.count {
-                            rate[b] = smoother.next(rate[b], packets: Double(Int64(bitPattern: counts[b])))
+                            let packets = Double(bitPattern: counts[b] | Self.twoP52Bits) - Self.twoP52
+                            rate[b] = smoother.next(rate[b], packets: packets)
                         }
                     } else {
                         for b in 0..<entries.count { rate[b] = smoother.next(rate[b], packets: Double(counts[b])) }
@@ -270,12 +273,15 @@ public struct SteadyPolicy: BalancingPolicy {
         return plan
     }
 
-    /// Whether every count is below 2^63 (every real one is): one OR over them.
-    private static func belowInt64Max(_ counts: UnsafeBufferPointer<UInt64>) -> Bool {
+    /// Whether every count is below 2^52 (every real one is): one OR over them.
+    private static func below2p52(_ counts: UnsafeBufferPointer<UInt64>) -> Bool {
         var bits: UInt64 = 0
         for c in counts { bits |= c }
-        return bits <= UInt64(Int64.max)
+        return bits < 1 << 52
     }
+
+    private static let twoP52 = 4_503_599_627_370_496.0
+    private static let twoP52Bits = twoP52.bitPattern
 
     // MARK: Autoscaling
 
@@ -381,9 +387,11 @@ public struct SteadyPolicy: BalancingPolicy {
                 best = step
             }
         }
-        // Single moves first (a binary search each): from the heaviest queue to one of the
-        // lightest, or from one of the heaviest to the lightest.
-        for i in state.light.indices { consider(top, state.light[i], swaps: false, state: &state) }
+        // Single moves first: from the heaviest queue to the lightest, or from one of the
+        // heaviest to the lightest. (A single move from the heaviest to another light queue
+        // never wins: the same bucket scores 2 * delta * (gap - delta), more across the larger
+        // gap to the lightest, which also admits every delta the smaller gap does.)
+        consider(top, bottom, swaps: false, state: &state)
         for i in state.heavy.indices.dropFirst() { consider(state.heavy[i], bottom, swaps: false, state: &state) }
         // Swaps (a linear scan) only where one could beat the best move: a swap scores at most
         // gap^2 / 4 per bucket moved. The extreme pair first, the others if that found nothing.
@@ -401,8 +409,12 @@ public struct SteadyPolicy: BalancingPolicy {
     /// Best single move (or, with `swaps`, best swap) between `from` and `to` for a gap `gap`.
     private func bestExchange(from: Int, to: Int, gap: Double, minShrink: Double, epoch: Int, swaps: Bool,
                               state: inout State) -> Step? {
-        state.sortMembers(from)
-        if swaps { state.sortMembers(to) }  // a single move only searches the source
+        // A single move needs the source's eligible buckets nearest half the gap: a binary
+        // search in a sorted list, or one pass over a short unsorted one (cheaper than sorting
+        // it). Both find the same bucket. A swap merges two sorted lists.
+        let scan = !swaps && !state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit
+        if !scan { state.sortMembers(from) }
+        if swaps { state.sortMembers(to) }
         let lowDelta = minShrink / 2
         let highDelta = gap - minShrink / 2
         guard highDelta > lowDelta else { return nil }
@@ -418,17 +430,20 @@ public struct SteadyPolicy: BalancingPolicy {
                                         dest: UnsafeBufferPointer(rebasing: slots[Int(dest.start)..<Int(dest.start + dest.count)]),
                                         rate: rate, movedAt: movedAt, movedBefore: movedBefore,
                                         gap: gap, lowDelta: lowDelta, highDelta: highDelta)
-                    return swaps ? pair.bestSwap() : pair.bestMove()
+                    return swaps ? pair.bestSwap() : scan ? pair.bestMoveScan() : pair.bestMove()
                 }
             }
         }
         return found.map { Step(from: from, to: to, bucket: $0.bucket, swapped: $0.swapped, score: $0.score) }
     }
 
+    /// Longest unsorted list a single-move search scans instead of sorting it first.
+    static let scanLimit = 48
+
     /// The buckets of a (heavier, lighter) pair of queues, sorted by rate, and what a step
     /// between them must achieve: move a net rate in `lowDelta...highDelta`, ideally gap / 2.
-    /// Views into the policy state, valid only inside `bestExchange`.
-    private struct PairView {
+    /// Views into the policy state, valid only inside `bestExchange` (and the tests).
+    struct PairView {
         let source: UnsafeBufferPointer<Int32>
         let dest: UnsafeBufferPointer<Int32>
         let rate: UnsafeBufferPointer<Double>
@@ -472,6 +487,33 @@ public struct SteadyPolicy: BalancingPolicy {
             return best
         }
 
+        /// `bestMove` over an unsorted source: the eligible bucket just below half the gap
+        /// (the largest (rate, id) under it) and the one just above (the smallest (rate, id) not
+        /// under it), tracked in one pass without branching on the rates; then the same choice.
+        func bestMoveScan() -> Found? {
+            let half = gap / 2
+            var below = -1
+            var belowRate = -Double.infinity
+            var above = Int.max
+            var aboveRate = Double.infinity
+            for tag in source {
+                let b = Int(tag)
+                let r = rate[b]
+                let ok = movedAt[b] < movedBefore && r > 0
+                let under = r < half
+                let raiseBelow = ok && under && (r > belowRate || (r == belowRate && b > below))
+                let lowerAbove = ok && !under && (r < aboveRate || (r == aboveRate && b < above))
+                below = raiseBelow ? b : below
+                belowRate = raiseBelow ? r : belowRate
+                above = lowerAbove ? b : above
+                aboveRate = lowerAbove ? r : aboveRate
+            }
+            var best: Found?
+            if below >= 0 { consider(bucket: below, delta: belowRate, swapped: nil, scale: 1, best: &best) }
+            if above != Int.max { consider(bucket: above, delta: aboveRate, swapped: nil, scale: 1, best: &best) }
+            return best
+        }
+
         /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
         /// gap; scored per bucket moved, i.e. halved. One merge-like pass: as b's rate grows,
         /// the split point in the source and its nearest eligible neighbours only move right.
@@ -500,10 +542,16 @@ public struct SteadyPolicy: BalancingPolicy {
         @inline(__always)
         func consider(_ i: Int, against: Double, swapped: Int?, scale: Double, best: inout Found?) {
             guard i >= 0, i < source.count else { return }
-            let delta = rate[Int(source[i])] - against
+            consider(bucket: Int(source[i]), delta: rate[Int(source[i])] - against, swapped: swapped,
+                     scale: scale, best: &best)
+        }
+
+        /// Keeps `bucket` moving net rate `delta` when that is in range and scores better than `best`.
+        @inline(__always)
+        func consider(bucket: Int, delta: Double, swapped: Int?, scale: Double, best: inout Found?) {
             guard delta >= lowDelta, delta <= highDelta else { return }
             let score = scale == 1 ? gain(delta) : gain(delta) / 2
-            if score > (best?.score ?? 0) { best = (Int(source[i]), swapped, score) }
+            if score > (best?.score ?? 0) { best = (bucket, swapped, score) }
         }
     }
 
@@ -573,12 +621,13 @@ extension SteadyPolicy.State {
 
     /// The effective queues: `active` without `excluded`.
     mutating func setEffective(_ active: [Int], except excluded: Int?) {
-        for q in isEffective.indices { isEffective[q] = false }
         effective.removeAll(keepingCapacity: true)
-        for q in active where q != excluded {
-            isEffective[q] = true
-            effective.append(q)
+        effective.reserveCapacity(active.count)
+        isEffective.withUnsafeMutableBufferPointer { flags in
+            flags.update(repeating: false)
+            for q in active where q != excluded { flags[q] = true }
         }
+        for q in active where q != excluded { effective.append(q) }
     }
 
     /// Sorts a queue's buckets by smoothed rate, ascending (ties by bucket id).
