@@ -440,8 +440,9 @@ public struct SteadyPolicy: BalancingPolicy {
     /// Longest unsorted list a single-move search scans instead of sorting it first.
     static let scanLimit = 48
 
-    /// The buckets of a (heavier, lighter) pair of queues, sorted by rate, and what a step
-    /// between them must achieve: move a net rate in `lowDelta...highDelta`, ideally gap / 2.
+    /// The buckets of a (heavier, lighter) pair of queues, sorted by rate (the source may be
+    /// unsorted for `bestMoveScan`), and what a step between them must achieve: move a net
+    /// rate in `lowDelta...highDelta`, ideally gap / 2.
     /// Views into the policy state, valid only inside `bestExchange` (and the tests).
     struct PairView {
         let source: UnsafeBufferPointer<Int32>
@@ -489,7 +490,7 @@ public struct SteadyPolicy: BalancingPolicy {
 
         /// `bestMove` over an unsorted source: the eligible bucket just below half the gap
         /// (the largest (rate, id) under it) and the one just above (the smallest (rate, id) not
-        /// under it), tracked in one pass without branching on the rates; then the same choice.
+        /// under it), both tracked in one pass; then the same choice between them.
         func bestMoveScan() -> Found? {
             let half = gap / 2
             var below = -1
