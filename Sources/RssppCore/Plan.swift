@@ -50,11 +50,8 @@ public struct Plan: Sendable, Hashable {
                 previous = q
             }
             guard !activeQueues.isEmpty else { throw RssppError(.invalidArgument, "no active queue") }
-            let flags = [Bool](unsafeUninitializedCapacity: queues) { flags, initialized in
-                flags.initialize(repeating: false)
-                for q in activeQueues { flags[q] = true }
-                initialized = queues
-            }
+            var flags = [Bool](repeating: false, count: queues)
+            for q in activeQueues { flags[q] = true }
             self.table = table
             self.active = flags
             // Policies pass their active set sorted and deduplicated: keep it as it is.

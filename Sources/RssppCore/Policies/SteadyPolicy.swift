@@ -94,8 +94,8 @@ public struct SteadyPolicy: BalancingPolicy {
         var dropFactor: [Double] = []
         var heavy: [Int] = []
         var light: [Int] = []
-        /// The heaviest and (negated rates) the lightest effective queues; built when balancing
-        /// starts and updated after each step.
+        /// The heaviest and the lightest effective queues; built when balancing starts and
+        /// updated after each step.
         var heavyWindow = CandidateWindow()
         var lightWindow = CandidateWindow(smallest: true)
     }
@@ -500,7 +500,7 @@ public struct SteadyPolicy: BalancingPolicy {
             for tag in source {
                 let b = Int(tag)
                 let r = rate[b]
-                let ok = movedAt[b] < movedBefore && r > 0
+                let ok = eligible(tag)
                 let under = r < half
                 let raiseBelow = ok && under && (r > belowRate || (r == belowRate && b > below))
                 let lowerAbove = ok && !under && (r < aboveRate || (r == aboveRate && b < above))
