@@ -135,6 +135,66 @@ import Testing
         #expect(found > 1000)  // the comparison covered real finds, not only empty ones
     }
 
+    /// The swap search finds the best-scoring swap whose source bucket is at least half the
+    /// gap (every lighter source loses to a single move), and the same one whichever order
+    /// the two lists are in.
+    @Test func swapSearchFindsTheBestSwapInAnyListOrder() {
+        struct Random: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return state ^ (state >> 29)
+            }
+        }
+        var rng = Random(state: 11)
+        let buckets = 256
+        var found = 0
+        for round in 0..<3000 {
+            let rate = (0..<buckets).map { _ in Double(Int.random(in: 0..<24, using: &rng)) }  // ties, zeros
+            let movedAt = (0..<buckets).map { _ in Int.random(in: 0..<30, using: &rng) }
+            let ids = Array(0..<Int32(buckets)).shuffled(using: &rng)
+            let split = Int.random(in: 0...30, using: &rng)
+            let source = Array(ids[0..<split])
+            let dest = Array(ids[split..<(split + Int.random(in: 0...30, using: &rng))])
+            let gap = Double(Int.random(in: 1..<60, using: &rng))
+            let minShrink = Double(Int.random(in: 0..<4, using: &rng))
+            let (lowDelta, highDelta) = (minShrink / 2, gap - minShrink / 2)
+            func eligible(_ b: Int32) -> Bool { movedAt[Int(b)] < 20 && rate[Int(b)] > 0 }
+            var bestScore = 0.0
+            for a in source where eligible(a) && rate[Int(a)] >= gap / 2 {
+                for b in dest where eligible(b) {
+                    let delta = rate[Int(a)] - rate[Int(b)]
+                    if delta >= lowDelta, delta <= highDelta { bestScore = max(bestScore, delta * (gap - delta)) }
+                }
+            }
+            func search(_ source: [Int32], _ dest: [Int32]) -> SteadyPolicy.PairView.Found? {
+                rate.withUnsafeBufferPointer { rate in
+                    movedAt.withUnsafeBufferPointer { movedAt in
+                        source.withUnsafeBufferPointer { source in
+                            dest.withUnsafeBufferPointer { dest in
+                                SteadyPolicy.PairView(source: source, dest: dest, rate: rate, movedAt: movedAt,
+                                                      movedBefore: 20, gap: gap, lowDelta: lowDelta,
+                                                      highDelta: highDelta).bestSwap()
+                            }
+                        }
+                    }
+                }
+            }
+            let swap = search(source, dest)
+            let shuffled = search(source.shuffled(using: &rng), dest.shuffled(using: &rng))
+            #expect(swap?.score ?? 0 == bestScore, "round \(round)")
+            #expect(swap?.bucket == shuffled?.bucket && swap?.swapped == shuffled?.swapped, "round \(round)")
+            if let swap, let other = swap.swapped {
+                let delta = rate[swap.bucket] - rate[other]
+                #expect(source.contains(Int32(swap.bucket)) && dest.contains(Int32(other)), "round \(round)")
+                #expect(eligible(Int32(swap.bucket)) && eligible(Int32(other)), "round \(round)")
+                #expect(swap.score == delta * (gap - delta), "round \(round)")
+                found += 1
+            }
+        }
+        #expect(found > 1000)  // the comparison covered real finds, not only empty ones
+    }
+
     @Test func drainsARemovedQueueOverSeveralEpochs() throws {
         var settings = BalancerSettings()
         settings.autoscale = true

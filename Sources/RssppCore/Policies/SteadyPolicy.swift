@@ -94,6 +94,9 @@ public struct SteadyPolicy: BalancingPolicy {
         var dropFactor: [Double] = []
         var heavy: [Int] = []
         var light: [Int] = []
+        /// Per queue, the largest gap for which this epoch's single-move search from it found
+        /// nothing (no eligible bucket in range); a smaller gap finds nothing either.
+        var noMoveGap: [Double] = []
         /// The heaviest and the lightest effective queues; built when balancing starts and
         /// updated after each step.
         var heavyWindow = CandidateWindow()
@@ -235,6 +238,9 @@ public struct SteadyPolicy: BalancingPolicy {
         var moved = 0
         let mean = state.meanWeight()  // moves between effective queues keep the total
         var windowsBuilt = false
+        // A queue's eligible buckets only leave during an epoch (arrivals are in cooldown), so
+        // a failed single-move search stays failed for smaller gaps.
+        state.noMoveGap.withUnsafeMutableBufferPointer { $0.update(repeating: tuning.cooldown >= 0 ? 0 : .infinity) }
         while state.balancing, moved < budget, mean > 0 {
             // The candidates on both sides from windows over the queue rates (one pass over the
             // queues, then each step updates the two queues it changed), and the spread.
@@ -381,10 +387,13 @@ public struct SteadyPolicy: BalancingPolicy {
             // skip a pair that cannot beat the best found (slack for rounding).
             let bound = (swaps ? 0.25 : 0.5) * gap * gap * (1 + 1e-9)
             guard bound > (best?.score ?? 0) else { return }
-            if let step = bestExchange(from: from, to: to, gap: gap, minShrink: minShrink, epoch: epoch,
-                                       swaps: swaps, state: &state),
-               step.score > (best?.score ?? 0) {
+            guard swaps || gap > state.noMoveGap[from] else { return }
+            let step = bestExchange(from: from, to: to, gap: gap, minShrink: minShrink, epoch: epoch,
+                                    swaps: swaps, state: &state)
+            if let step, step.score > (best?.score ?? 0) {
                 best = step
+            } else if step == nil, !swaps, tuning.cooldown >= 0 {
+                state.noMoveGap[from] = max(state.noMoveGap[from], gap)
             }
         }
         // Single moves first: from the heaviest queue to the lightest, or from one of the
@@ -411,10 +420,9 @@ public struct SteadyPolicy: BalancingPolicy {
                               state: inout State) -> Step? {
         // A single move needs the source's eligible buckets nearest half the gap: a binary
         // search in a sorted list, or one pass over a short unsorted one (cheaper than sorting
-        // it). Both find the same bucket. A swap merges two sorted lists.
-        let scan = !swaps && !state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit
+        // it). Both find the same bucket. A swap scans both lists.
+        let scan = swaps || (!state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit)
         if !scan { state.sortMembers(from) }
-        if swaps { state.sortMembers(to) }
         let lowDelta = minShrink / 2
         let highDelta = gap - minShrink / 2
         guard highDelta > lowDelta else { return nil }
@@ -483,8 +491,8 @@ public struct SteadyPolicy: BalancingPolicy {
             var above = lo
             while above < source.count, !eligible(source[above]) { above += 1 }
             var best: Found?
-            consider(below, against: 0, swapped: nil, scale: 1, best: &best)
-            consider(above, against: 0, swapped: nil, scale: 1, best: &best)
+            consider(below, best: &best)
+            consider(above, best: &best)
             return best
         }
 
@@ -510,49 +518,87 @@ public struct SteadyPolicy: BalancingPolicy {
                 aboveRate = lowerAbove ? r : aboveRate
             }
             var best: Found?
-            if below >= 0 { consider(bucket: below, delta: belowRate, swapped: nil, scale: 1, best: &best) }
-            if above != Int.max { consider(bucket: above, delta: aboveRate, swapped: nil, scale: 1, best: &best) }
+            if below >= 0 { consider(bucket: below, delta: belowRate, best: &best) }
+            if above != Int.max { consider(bucket: above, delta: aboveRate, best: &best) }
             return best
         }
 
         /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
-        /// gap; scored per bucket moved, i.e. halved. One merge-like pass: as b's rate grows,
-        /// the split point in the source and its nearest eligible neighbours only move right.
+        /// gap; scored per bucket moved, i.e. halved. Neither list needs to be sorted.
+        ///
+        /// Only sources at or above half the gap can win a step: a lighter a nets less than
+        /// its own rate, which is below half of this gap and of the larger one to the lightest
+        /// queue, so a alone moved to the lightest queue scores more than twice the swap, and
+        /// the single-move searches already covered it. For each eligible b the nearest such a
+        /// on both sides of rate(b) + gap / 2 is tried; equal scores go to the smaller
+        /// (rate(b), b), then to the lighter a, as a merge over sorted lists would order them.
         func bestSwap() -> Found? {
             let half = gap / 2
-            var best: Found?
-            var p = 0          // first source position with rate >= rate(b) + half
-            var below = -1     // nearest eligible source position < p
-            var above = 0      // nearest eligible source position >= p (source.count: none)
-            for b in dest where eligible(b) {
-                let wb = rate[Int(b)]
-                while p < source.count, rate[Int(source[p])] < wb + half {
-                    if eligible(source[p]) { below = p }
-                    p += 1
+            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: source.count) { picks -> Found? in
+                var n = 0
+                for tag in source {
+                    picks[n] = tag
+                    n += eligible(tag) && rate[Int(tag)] >= half ? 1 : 0
                 }
-                if above < p { above = p }
-                while above < source.count, !eligible(source[above]) { above += 1 }
-                consider(below, against: wb, swapped: Int(b), scale: 0.5, best: &best)
-                consider(above, against: wb, swapped: Int(b), scale: 0.5, best: &best)
+                guard n > 0 else { return nil }
+                var best: Found?
+                var bestRank = (rate: 0.0, id: Int32(0), side: 0)
+                for b in dest where eligible(b) {
+                    let wb = rate[Int(b)]
+                    let split = wb + half
+                    var below = Int32(-1)
+                    var belowRate = -Double.infinity
+                    var above = Int32.max
+                    var aboveRate = Double.infinity
+                    for i in 0..<n {
+                        let a = picks[i]
+                        let r = rate[Int(a)]
+                        let under = r < split
+                        let raiseBelow = under && (r > belowRate || (r == belowRate && a > below))
+                        let lowerAbove = !under && (r < aboveRate || (r == aboveRate && a < above))
+                        below = raiseBelow ? a : below
+                        belowRate = raiseBelow ? r : belowRate
+                        above = lowerAbove ? a : above
+                        aboveRate = lowerAbove ? r : aboveRate
+                    }
+                    if below >= 0 { offer(below, belowRate - wb, swapped: b, rank: (wb, b, 0), &best, &bestRank) }
+                    if above != Int32.max { offer(above, aboveRate - wb, swapped: b, rank: (wb, b, 1), &best, &bestRank) }
+                }
+                return best
             }
-            return best
         }
 
-        /// Keeps source position `i` (if any) moving net rate(i) - `against` when it is in range
-        /// and scores better than `best`.
+        /// Keeps the swap of `bucket` and `swapped`, netting `delta`, when it is in range and
+        /// scores better than `best`, or as well and comes earlier by `rank`.
         @inline(__always)
-        func consider(_ i: Int, against: Double, swapped: Int?, scale: Double, best: inout Found?) {
-            guard i >= 0, i < source.count else { return }
-            consider(bucket: Int(source[i]), delta: rate[Int(source[i])] - against, swapped: swapped,
-                     scale: scale, best: &best)
-        }
-
-        /// Keeps `bucket` moving net rate `delta` when that is in range and scores better than `best`.
-        @inline(__always)
-        func consider(bucket: Int, delta: Double, swapped: Int?, scale: Double, best: inout Found?) {
+        private func offer(_ bucket: Int32, _ delta: Double, swapped: Int32, rank: (Double, Int32, Int),
+                           _ best: inout Found?, _ bestRank: inout (rate: Double, id: Int32, side: Int)) {
             guard delta >= lowDelta, delta <= highDelta else { return }
-            let score = scale == 1 ? gain(delta) : gain(delta) / 2
-            if score > (best?.score ?? 0) { best = (bucket, swapped, score) }
+            let score = gain(delta) / 2
+            guard let current = best?.score else {
+                if score > 0 { (best, bestRank) = ((Int(bucket), Int(swapped), score), rank) }
+                return
+            }
+            if score > current || (score == current && rank < bestRank) {
+                (best, bestRank) = ((Int(bucket), Int(swapped), score), rank)
+            }
+        }
+
+        /// Keeps a single move of source position `i` (if any) when it is in range and scores
+        /// better than `best`.
+        @inline(__always)
+        func consider(_ i: Int, best: inout Found?) {
+            guard i >= 0, i < source.count else { return }
+            consider(bucket: Int(source[i]), delta: rate[Int(source[i])], best: &best)
+        }
+
+        /// Keeps a single move of `bucket`, netting `delta`, when that is in range and scores
+        /// better than `best`.
+        @inline(__always)
+        func consider(bucket: Int, delta: Double, best: inout Found?) {
+            guard delta >= lowDelta, delta <= highDelta else { return }
+            let score = gain(delta)
+            if score > (best?.score ?? 0) { best = (bucket, nil, score) }
         }
     }
 
@@ -612,6 +658,7 @@ extension SteadyPolicy.State {
         lists = BucketLists()
         isEffective = [Bool](repeating: false, count: queues)
         dropFactor = [Double](repeating: 1, count: queues)
+        noMoveGap = [Double](repeating: 0, count: queues)
     }
 
     mutating func rebuildMembers(_ table: IndirectionTable) {
