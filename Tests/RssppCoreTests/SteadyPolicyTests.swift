@@ -93,8 +93,10 @@ import Testing
         }
     }
 
-    /// The single-move search over an unsorted list finds the same bucket, with the same score,
-    /// as the binary search over the sorted list, ties and ineligible buckets included.
+    /// The single-move search over an unsorted list finds the same nearest buckets as the
+    /// binary search over the sorted list, ties and ineligible buckets included; and nearest
+    /// buckets kept from one gap are what a new search finds for any gap whose half they
+    /// bracket.
     @Test func scanningFindsWhatTheSortedSearchFinds() {
         struct Random: RandomNumberGenerator {
             var state: UInt64
@@ -106,33 +108,42 @@ import Testing
         var rng = Random(state: 7)
         let buckets = 256
         var found = 0
+        var reused = 0
         for round in 0..<3000 {
             let rate = (0..<buckets).map { _ in Double(Int.random(in: 0..<24, using: &rng)) }  // ties, zeros
             let movedAt = (0..<buckets).map { _ in Int.random(in: 0..<30, using: &rng) }
             let source = (0..<Int.random(in: 0...40, using: &rng)).map { _ in Int32(Int.random(in: 0..<buckets, using: &rng)) }
             let members = Array(Set(source))
             let sorted = members.sorted { rate[Int($0)] < rate[Int($1)] || (rate[Int($0)] == rate[Int($1)] && $0 < $1) }
-            let gap = Double(Int.random(in: 1..<60, using: &rng))
             let minShrink = Double(Int.random(in: 0..<4, using: &rng))
-            func view(_ list: UnsafeBufferPointer<Int32>, _ rate: UnsafeBufferPointer<Double>,
-                      _ movedAt: UnsafeBufferPointer<Int>) -> SteadyPolicy.PairView {
-                SteadyPolicy.PairView(source: list, dest: list, rate: rate, movedAt: movedAt, movedBefore: 20, gap: gap,
-                                      lowDelta: minShrink / 2, highDelta: gap - minShrink / 2)
-            }
-            let (scanned, searched) = rate.withUnsafeBufferPointer { rate in
-                movedAt.withUnsafeBufferPointer { movedAt in
-                    members.withUnsafeBufferPointer { members in
-                        sorted.withUnsafeBufferPointer { sorted in
-                            (view(members, rate, movedAt).bestMoveScan(), view(sorted, rate, movedAt).bestMove())
+            func search(_ gap: Double) -> (scanned: SteadyPolicy.Nearest, searched: SteadyPolicy.Nearest) {
+                rate.withUnsafeBufferPointer { rate in
+                    movedAt.withUnsafeBufferPointer { movedAt in
+                        func view(_ list: UnsafeBufferPointer<Int32>) -> SteadyPolicy.PairView {
+                            SteadyPolicy.PairView(source: list, dest: list, rate: rate, movedAt: movedAt, movedBefore: 20,
+                                                  gap: gap, lowDelta: minShrink / 2, highDelta: gap - minShrink / 2)
+                        }
+                        return members.withUnsafeBufferPointer { members in
+                            sorted.withUnsafeBufferPointer { sorted in (view(members).nearestScan(), view(sorted).nearest()) }
                         }
                     }
                 }
             }
-            #expect(scanned?.bucket == searched?.bucket, "round \(round)")
-            #expect(scanned?.score == searched?.score, "round \(round)")
-            if searched != nil { found += 1 }
+            func same(_ a: SteadyPolicy.Nearest, _ b: SteadyPolicy.Nearest) -> Bool {
+                a.below == b.below && a.belowRate == b.belowRate && a.above == b.above && a.aboveRate == b.aboveRate
+            }
+            let gap = Double(Int.random(in: 1..<60, using: &rng))
+            let (scanned, searched) = search(gap)
+            #expect(same(scanned, searched), "round \(round)")
+            if searched.bestMove(gap: gap, lowDelta: minShrink / 2, highDelta: gap - minShrink / 2) != nil { found += 1 }
+            let other = Double(Int.random(in: 1..<60, using: &rng))
+            if searched.holds(for: other / 2) {
+                #expect(same(searched, search(other).searched), "round \(round)")
+                reused += 1
+            }
         }
         #expect(found > 1000)  // the comparison covered real finds, not only empty ones
+        #expect(reused > 300)
     }
 
     /// The swap search finds the best-scoring swap whose source bucket is at least half the

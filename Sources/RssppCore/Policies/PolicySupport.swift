@@ -191,12 +191,23 @@ struct CandidateWindow: Sendable {
     /// The best `k` members, best first, into `out` (replacing its contents). Scans `members`
     /// again first when the window holds fewer than `k` while others remain outside it.
     mutating func top(_ k: Int, members: [Int], keys: [Double], target: Int, into out: inout [Int]) {
+        let n = ensure(k, members: members, keys: keys, target: target)
+        out.removeAll(keepingCapacity: true)
+        for i in 0..<n { out.append(member(i)) }
+    }
+
+    /// Makes the window's first `k` the best `k` members (all of them when fewer), scanning
+    /// `members` again when the window holds fewer than `k` while others remain outside it,
+    /// and returns how many that is: read them with `member(_:)`.
+    mutating func ensure(_ k: Int, members: [Int], keys: [Double], target: Int) -> Int {
         if count < k && outside > 0 {
             rebuild(members: members, keys: keys, target: target, need: k)
         }
-        out.removeAll(keepingCapacity: true)
-        for i in 0..<min(max(k, 0), count) { out.append(Int(slotIds[i])) }
+        return min(max(k, 0), count)
     }
+
+    /// The `i`-th best member, `i < count`.
+    func member(_ i: Int) -> Int { Int(slotIds[i]) }
 
     /// Inserts into the sorted first `count` slots; needs a free slot.
     private mutating func insert(_ id: Int32, _ rank: UInt128) {

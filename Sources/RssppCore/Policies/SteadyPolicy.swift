@@ -92,11 +92,16 @@ public struct SteadyPolicy: BalancingPolicy {
         var isEffective: [Bool] = []
         var effective: [Int] = []
         var dropFactor: [Double] = []
-        var heavy: [Int] = []
-        var light: [Int] = []
+        /// How many of the heaviest and lightest effective queues `extremes` made the first
+        /// of `heavyWindow` and `lightWindow`.
+        var heavyCount = 0
+        var lightCount = 0
         /// Per queue, the largest gap for which this epoch's single-move search from it found
         /// nothing (no eligible bucket in range); a smaller gap finds nothing either.
         var noMoveGap: [Double] = []
+        /// Per queue, its eligible buckets nearest half the gap of its last single-move search
+        /// this epoch (`Nearest.unknown` once it lost a bucket).
+        var nearest: [Nearest] = []
         /// The heaviest and the lightest effective queues; built when balancing starts and
         /// updated after each step.
         var heavyWindow = CandidateWindow()
@@ -241,6 +246,7 @@ public struct SteadyPolicy: BalancingPolicy {
         // A queue's eligible buckets only leave during an epoch (arrivals are in cooldown), so
         // a failed single-move search stays failed for smaller gaps.
         state.noMoveGap.withUnsafeMutableBufferPointer { $0.update(repeating: tuning.cooldown >= 0 ? 0 : .infinity) }
+        state.nearest.withUnsafeMutableBufferPointer { $0.update(repeating: .unknown) }
         while state.balancing, moved < budget, mean > 0 {
             // The candidates on both sides from windows over the queue rates (one pass over the
             // queues, then each step updates the two queues it changed), and the spread.
@@ -250,8 +256,8 @@ public struct SteadyPolicy: BalancingPolicy {
                 windowsBuilt = true
             }
             state.extremes(k)
-            if let top = state.heavy.first, let bottom = state.light.first {
-                spread = (state.weight[top] - state.weight[bottom]) / mean
+            if state.heavyCount > 0, state.lightCount > 0 {
+                spread = (state.weight[state.heavy(0)] - state.weight[state.light(0)]) / mean
             }
             if spread <= tuning.stopSpread {
                 state.balancing = false
@@ -374,9 +380,12 @@ public struct SteadyPolicy: BalancingPolicy {
     }
 
     /// The best single move or swap between the heaviest and lightest candidate queues.
-    /// Uses the candidates `state.extremes` left in `state.heavy` and `state.light`.
+    /// Uses the candidates `state.extremes` left at the front of the two windows.
     private func bestStep(state: inout State, epoch: Int, mean: Double, allowSwap: Bool) -> Step? {
-        guard let top = state.heavy.first, let bottom = state.light.first, top != bottom else { return nil }
+        guard state.heavyCount > 0, state.lightCount > 0 else { return nil }
+        let top = state.heavy(0)
+        let bottom = state.light(0)
+        guard top != bottom else { return nil }
         let minShrink = tuning.minGain * mean
         var best: Step?
         func consider(_ from: Int, _ to: Int, swaps: Bool, state: inout State) {
@@ -401,7 +410,7 @@ public struct SteadyPolicy: BalancingPolicy {
         // never wins: the same bucket scores 2 * delta * (gap - delta), more across the larger
         // gap to the lightest, which also admits every delta the smaller gap does.)
         consider(top, bottom, swaps: false, state: &state)
-        for i in state.heavy.indices.dropFirst() { consider(state.heavy[i], bottom, swaps: false, state: &state) }
+        for i in 1..<state.heavyCount { consider(state.heavy(i), bottom, swaps: false, state: &state) }
         // Swaps (a linear scan) only where one could beat the best move: a swap scores at most
         // gap^2 / 4 per bucket moved. The extreme pair first, the others if that found nothing.
         guard allowSwap else { return best }
@@ -409,8 +418,8 @@ public struct SteadyPolicy: BalancingPolicy {
         guard (best?.score ?? 0) < 0.25 * gap * gap else { return best }
         consider(top, bottom, swaps: true, state: &state)
         if best == nil {
-            for i in state.light.indices.dropFirst() { consider(top, state.light[i], swaps: true, state: &state) }
-            for i in state.heavy.indices.dropFirst() { consider(state.heavy[i], bottom, swaps: true, state: &state) }
+            for i in 1..<state.lightCount { consider(top, state.light(i), swaps: true, state: &state) }
+            for i in 1..<state.heavyCount { consider(state.heavy(i), bottom, swaps: true, state: &state) }
         }
         return best
     }
@@ -418,31 +427,71 @@ public struct SteadyPolicy: BalancingPolicy {
     /// Best single move (or, with `swaps`, best swap) between `from` and `to` for a gap `gap`.
     private func bestExchange(from: Int, to: Int, gap: Double, minShrink: Double, epoch: Int, swaps: Bool,
                               state: inout State) -> Step? {
-        // A single move needs the source's eligible buckets nearest half the gap: a binary
-        // search in a sorted list, or one pass over a short unsorted one (cheaper than sorting
-        // it). Both find the same bucket. A swap scans both lists.
-        let scan = swaps || (!state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit)
-        if !scan { state.sortMembers(from) }
         let lowDelta = minShrink / 2
         let highDelta = gap - minShrink / 2
         guard highDelta > lowDelta else { return nil }
+        // A single move needs the source's eligible buckets nearest half the gap. They are
+        // kept per queue and still nearest for another gap whose half falls in the same
+        // bracket; else a binary search in a sorted list, or one pass over a short unsorted
+        // one (cheaper than sorting it), finds them. A swap scans both lists.
+        let half = gap / 2
+        if !swaps, state.nearest[from].holds(for: half) {
+            return state.nearest[from].bestMove(gap: gap, lowDelta: lowDelta, highDelta: highDelta)
+                .map { Step(from: from, to: to, bucket: $0.bucket, swapped: nil, score: $0.score) }
+        }
+        let scan = swaps || (!state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit)
+        if !scan { state.sortMembers(from) }
         // Eligible: moved before this epoch minus the cooldown (epoch - movedAt > cooldown).
         let (limit, overflow) = epoch.subtractingReportingOverflow(tuning.cooldown)
         let movedBefore = overflow ? (tuning.cooldown < 0 ? Int.max : Int.min) : limit
         let source = state.lists.segments[from]
         let dest = state.lists.segments[to]
-        let found = state.rate.withUnsafeBufferPointer { rate in
+        let (found, nearest) = state.rate.withUnsafeBufferPointer { rate in
             state.movedAt.withUnsafeBufferPointer { movedAt in
-                state.lists.slots.withUnsafeBufferPointer { slots in
+                state.lists.slots.withUnsafeBufferPointer { slots -> (PairView.Found?, Nearest?) in
                     let pair = PairView(source: UnsafeBufferPointer(rebasing: slots[Int(source.start)..<Int(source.start + source.count)]),
                                         dest: UnsafeBufferPointer(rebasing: slots[Int(dest.start)..<Int(dest.start + dest.count)]),
                                         rate: rate, movedAt: movedAt, movedBefore: movedBefore,
                                         gap: gap, lowDelta: lowDelta, highDelta: highDelta)
-                    return swaps ? pair.bestSwap() : scan ? pair.bestMoveScan() : pair.bestMove()
+                    if swaps { return (pair.bestSwap(), nil) }
+                    let nearest = scan ? pair.nearestScan() : pair.nearest()
+                    return (nearest.bestMove(gap: gap, lowDelta: lowDelta, highDelta: highDelta), nearest)
                 }
             }
         }
+        if let nearest { state.nearest[from] = nearest }
         return found.map { Step(from: from, to: to, bucket: $0.bucket, swapped: $0.swapped, score: $0.score) }
+    }
+
+    /// A queue's eligible buckets nearest a rate: the largest (rate, id) below it and the
+    /// smallest (rate, id) at or above it (-1: none). No eligible bucket's rate lies strictly
+    /// between the two, so they stay the nearest for any rate in `(belowRate, aboveRate]` until
+    /// one of them leaves the queue (a bucket that arrives is in cooldown).
+    struct Nearest: Sendable {
+        var below = -1
+        var belowRate = -Double.infinity
+        var above = -1
+        var aboveRate = Double.infinity
+
+        /// A queue whose nearest buckets must be looked up again.
+        static let unknown = Nearest(below: -1, belowRate: .infinity, above: -1, aboveRate: -.infinity)
+
+        func holds(for half: Double) -> Bool { belowRate < half && half <= aboveRate }
+
+        /// The better single move of the two across a gap whose half they bracket: the net rate
+        /// in `lowDelta...highDelta` with the larger `2 * delta * (gap - delta)` (the one below
+        /// on a tie).
+        func bestMove(gap: Double, lowDelta: Double, highDelta: Double) -> PairView.Found? {
+            var best: PairView.Found?
+            func offer(_ bucket: Int, _ delta: Double) {
+                guard bucket >= 0, delta >= lowDelta, delta <= highDelta else { return }
+                let score = 2 * delta * (gap - delta)
+                if score > (best?.score ?? 0) { best = (bucket, nil, score) }
+            }
+            offer(below, belowRate)
+            offer(above, aboveRate)
+            return best
+        }
     }
 
     /// Longest unsorted list a single-move search scans instead of sorting it first.
@@ -471,13 +520,13 @@ public struct SteadyPolicy: BalancingPolicy {
         @inline(__always)
         func gain(_ delta: Double) -> Double { 2 * delta * (gap - delta) }
 
-        /// The source bucket closest to half the gap: a binary search, then the nearest
-        /// eligible bucket on each side.
-        func bestMove() -> Found? {
+        /// The source's eligible buckets nearest half the gap, in a sorted source: a binary
+        /// search, then the nearest eligible bucket on each side.
+        func nearest() -> Nearest {
             let half = gap / 2
             // The first position whose rate is not below half the gap; branch-free halving (the
             // comparisons are unpredictable), then one last step.
-            guard !source.isEmpty else { return nil }
+            guard !source.isEmpty else { return Nearest() }
             var base = 0
             var n = source.count
             while n > 1 {
@@ -490,16 +539,15 @@ public struct SteadyPolicy: BalancingPolicy {
             while below >= 0, !eligible(source[below]) { below -= 1 }
             var above = lo
             while above < source.count, !eligible(source[above]) { above += 1 }
-            var best: Found?
-            consider(below, best: &best)
-            consider(above, best: &best)
-            return best
+            var found = Nearest()
+            if below >= 0 { (found.below, found.belowRate) = (Int(source[below]), rate[Int(source[below])]) }
+            if above < source.count { (found.above, found.aboveRate) = (Int(source[above]), rate[Int(source[above])]) }
+            return found
         }
 
-        /// `bestMove` over an unsorted source: the eligible bucket just below half the gap
-        /// (the largest (rate, id) under it) and the one just above (the smallest (rate, id) not
-        /// under it), both tracked in one pass; then the same choice between them.
-        func bestMoveScan() -> Found? {
+        /// `nearest` over an unsorted source: the largest eligible (rate, id) below half the gap
+        /// and the smallest not below it, both tracked in one pass.
+        func nearestScan() -> Nearest {
             let half = gap / 2
             var below = -1
             var belowRate = -Double.infinity
@@ -517,10 +565,7 @@ public struct SteadyPolicy: BalancingPolicy {
                 above = lowerAbove ? b : above
                 aboveRate = lowerAbove ? r : aboveRate
             }
-            var best: Found?
-            if below >= 0 { consider(bucket: below, delta: belowRate, best: &best) }
-            if above != Int.max { consider(bucket: above, delta: aboveRate, best: &best) }
-            return best
+            return Nearest(below: below, belowRate: belowRate, above: above == Int.max ? -1 : above, aboveRate: aboveRate)
         }
 
         /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
@@ -583,23 +628,6 @@ public struct SteadyPolicy: BalancingPolicy {
                 (best, bestRank) = ((Int(bucket), Int(swapped), score), rank)
             }
         }
-
-        /// Keeps a single move of source position `i` (if any) when it is in range and scores
-        /// better than `best`.
-        @inline(__always)
-        func consider(_ i: Int, best: inout Found?) {
-            guard i >= 0, i < source.count else { return }
-            consider(bucket: Int(source[i]), delta: rate[Int(source[i])], best: &best)
-        }
-
-        /// Keeps a single move of `bucket`, netting `delta`, when that is in range and scores
-        /// better than `best`.
-        @inline(__always)
-        func consider(bucket: Int, delta: Double, best: inout Found?) {
-            guard delta >= lowDelta, delta <= highDelta else { return }
-            let score = gain(delta)
-            if score > (best?.score ?? 0) { best = (bucket, nil, score) }
-        }
     }
 
     private func apply(_ step: Step, builder: inout Plan.Builder, state: inout State, epoch: Int) throws(RssppError) {
@@ -613,6 +641,8 @@ public struct SteadyPolicy: BalancingPolicy {
         }
         state.queueWeightChanged(step.from)
         state.queueWeightChanged(step.to)
+        state.nearest[step.from] = .unknown
+        state.nearest[step.to] = .unknown
     }
 }
 
@@ -659,6 +689,7 @@ extension SteadyPolicy.State {
         isEffective = [Bool](repeating: false, count: queues)
         dropFactor = [Double](repeating: 1, count: queues)
         noMoveGap = [Double](repeating: 0, count: queues)
+        nearest = [SteadyPolicy.Nearest](repeating: .unknown, count: queues)
     }
 
     mutating func rebuildMembers(_ table: IndirectionTable) {
@@ -744,13 +775,17 @@ extension SteadyPolicy.State {
         lightWindow.update(q, key: weight[q])
     }
 
-    /// The `k` heaviest (descending; equal rates by queue id) and `k` lightest (ascending; equal
-    /// rates by queue id) effective queues.
+    /// Brings the `k` heaviest (descending; equal rates by queue id) and `k` lightest
+    /// (ascending; equal rates by queue id) effective queues to the front of the two windows.
     mutating func extremes(_ k: Int) {
         let target = Self.windowTarget(k)
-        heavyWindow.top(k, members: effective, keys: weight, target: target, into: &heavy)
-        lightWindow.top(k, members: effective, keys: weight, target: target, into: &light)
+        heavyCount = heavyWindow.ensure(k, members: effective, keys: weight, target: target)
+        lightCount = lightWindow.ensure(k, members: effective, keys: weight, target: target)
     }
+
+    /// The `i`-th heaviest and lightest effective queue, `i` below `heavyCount` or `lightCount`.
+    func heavy(_ i: Int) -> Int { heavyWindow.member(i) }
+    func light(_ i: Int) -> Int { lightWindow.member(i) }
 }
 
 private extension Double {
