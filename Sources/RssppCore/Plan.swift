@@ -58,6 +58,11 @@ public struct Plan: Sendable, Hashable {
             self.activeQueues = ascending ? activeQueues : flags.indices.filter { flags[$0] }
         }
 
+        /// Makes room for `moves` more moves without reallocating.
+        public mutating func reserveCapacity(_ moves: Int) {
+            self.moves.reserveCapacity(self.moves.count + max(0, moves))
+        }
+
         public func isActive(_ queue: Int) -> Bool { queue >= 0 && queue < active.count && active[queue] }
 
         /// Moves `bucket` to `queue`. A no-op move is ignored.

@@ -164,22 +164,41 @@ struct CandidateWindow: Sendable {
         let admit = everyone || v > threshold
         let tag = Int32(truncatingIfNeeded: id)
         if inside[id] {
+            let n = count
+            let rank = Self.rank(v, tag)
             slotIds.withUnsafeMutableBufferPointer { ids in
                 slotRanks.withUnsafeMutableBufferPointer { ranks in
                     var i = 0
-                    while i < count, ids[i] != tag { i += 1 }
-                    while i + 1 < count {
-                        ids[i] = ids[i + 1]
-                        ranks[i] = ranks[i + 1]
-                        i += 1
+                    while i < n, ids[i] != tag { i += 1 }
+                    if admit {
+                        // Still in: slide it to its new place, shifting only the members between.
+                        while i > 0, ranks[i - 1] < rank {
+                            ids[i] = ids[i - 1]
+                            ranks[i] = ranks[i - 1]
+                            i -= 1
+                        }
+                        while i + 1 < n, ranks[i + 1] > rank {
+                            ids[i] = ids[i + 1]
+                            ranks[i] = ranks[i + 1]
+                            i += 1
+                        }
+                        ids[i] = tag
+                        ranks[i] = rank
+                    } else {
+                        while i + 1 < n {
+                            ids[i] = ids[i + 1]
+                            ranks[i] = ranks[i + 1]
+                            i += 1
+                        }
                     }
                 }
             }
-            count -= 1
             if !admit {
+                count -= 1
                 inside[id] = false
                 outside += 1
             }
+            return
         } else {
             guard admit, outside > 0 else { return }
             inside[id] = true

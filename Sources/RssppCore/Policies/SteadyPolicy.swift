@@ -240,6 +240,7 @@ public struct SteadyPolicy: BalancingPolicy {
             budget = max(budget, Int(tuning.coldStartBudget * Double(table.size) + 0.5))
         }
         if spread > tuning.startSpread { state.balancing = true }
+        if state.balancing { builder.reserveCapacity(budget + 1) }  // a last swap may pass it by one
         var moved = 0
         let mean = state.meanWeight()  // moves between effective queues keep the total
         var windowsBuilt = false
