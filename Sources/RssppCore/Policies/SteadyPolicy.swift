@@ -498,9 +498,9 @@ public struct SteadyPolicy: BalancingPolicy {
     /// Longest unsorted list a single-move search scans instead of sorting it first.
     static let scanLimit = 48
 
-    /// The buckets of a (heavier, lighter) pair of queues, sorted by rate (the source may be
-    /// unsorted for `bestMoveScan`), and what a step between them must achieve: move a net
-    /// rate in `lowDelta...highDelta`, ideally gap / 2.
+    /// The buckets of a (heavier, lighter) pair of queues (the source sorted by rate for
+    /// `nearest`, in any order for the others), and what a step between them must achieve:
+    /// move a net rate in `lowDelta...highDelta`, ideally gap / 2.
     /// Views into the policy state, valid only inside `bestExchange` (and the tests).
     struct PairView {
         let source: UnsafeBufferPointer<Int32>
