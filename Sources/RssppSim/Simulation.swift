@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import RssppCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where the simulated packets come from.
 public enum TrafficSpec: Sendable {
     /// Flow-level synthetic traffic from a flow mix.
@@ -160,6 +166,8 @@ public struct RunResult: Sendable {
     public var ticks: [MeterTick] = []
     /// Buckets moved by each controller epoch after the warm-up.
     public var movesPerEpoch: [Int] = []
+    /// Thread CPU time of the policy's `plan` in each controller epoch after the warm-up, µs.
+    public var planMicroseconds: [Double] = []
     public var tableSize: Int = 0
     public var epochs: Int = 0
 
@@ -183,6 +191,13 @@ public struct RunResult: Sendable {
 
 public enum Stats {
     /// Nearest-rank quantile; 0 for an empty list. Infinite values sort last.
+    /// CPU time of the calling thread, µs: what a piece of work cost, whatever else ran.
+    public static func threadCPUMicroseconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+    }
+
     public static func quantile(_ values: [Double], _ q: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
@@ -242,12 +257,17 @@ public enum Simulator {
                 let sample = now.sample(since: controllerSnap)
                 let input = BalanceInput(table: host.table, sample: sample, activeQueues: active,
                                          allowedQueues: allowed, interval: sample.interval)
+                let started = Stats.threadCPUMicroseconds()
                 let plan = try balancer.plan(input)
+                let planned = Stats.threadCPUMicroseconds() - started
                 let moved = plan.changedBuckets(from: host.table)
                 try host.apply(table: plan.table)
                 active = plan.activeQueues
                 result.epochs += 1
-                if t > scenario.warmup { result.movesPerEpoch.append(moved) }
+                if t > scenario.warmup {
+                    result.movesPerEpoch.append(moved)
+                    result.planMicroseconds.append(planned)
+                }
                 movesThisTick += moved
                 let next = plan.nextInterval.isFinite ? plan.nextInterval : settings.maxInterval
                 nextController = t + Swift.min(Swift.max(next, settings.minInterval), settings.maxInterval)

@@ -73,7 +73,8 @@ struct BalanceBench: AsyncParsableCommand {
                     row += " | \(Format.fixed(Stats.quantile(r.expectedImbalance, 0.5), 3)) / \(Format.fixed(Stats.quantile(r.expectedImbalance, 0.95), 3))"
                     row += " | \(Format.fixed(Stats.quantile(r.predictedImbalance, 0.5), 3)) / \(Format.fixed(Stats.quantile(r.predictedImbalance, 0.95), 3))"
                     row += " | \(Format.fixed(3.5 / perCoreEpoch.squareRoot(), 3)) |"
-                    print(row + "  <!-- \(Format.fixed(monotonicWall() - t0, 1)) s wall -->")
+                    let planTimes = r.results.map { "\($0.name) \(Format.fixed(Stats.quantile($0.planMicroseconds, 0.5), 1))" }
+                    print(row + "  <!-- \(Format.fixed(monotonicWall() - t0, 1)) s wall; plan µs median: \(planTimes.joined(separator: ", ")) -->")
                 }
             }
         }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Glibc
 import RssppCore
+import RssppSim
 
 /// Time one policy step (`plan`) per epoch, for several core counts and table sizes, on a
 /// skewed load that keeps changing: Zipf-like bucket rates, per-epoch noise, and a few
@@ -100,9 +101,9 @@ struct SolverBench: ParsableCommand {
                 let sample = load.next(table: table, interval: interval)
                 let input = BalanceInput(table: table, sample: sample, activeQueues: queues, allowedQueues: queues,
                                          interval: interval)
-                let t0 = threadCPUMicroseconds()
+                let t0 = Stats.threadCPUMicroseconds()
                 let plan = try balancer.plan(input)
-                let us = threadCPUMicroseconds() - t0
+                let us = Stats.threadCPUMicroseconds() - t0
                 if e == 0 { firsts.append(us) }
                 if digest {
                     mix(e)
@@ -183,13 +184,6 @@ private struct BenchRandom: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-/// CPU time of the calling thread, microseconds.
-private func threadCPUMicroseconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
 }
 
 private func median(_ values: [Double]) -> Double {

@@ -113,6 +113,9 @@ struct HostModelTests {
         #expect(a.latency == b.latency)
         #expect(a.rateImbalances == b.rateImbalances)
         #expect(a.movesPerEpoch == b.movesPerEpoch)
+        // Every epoch after the warm-up has its solver time (CPU time, so not reproducible).
+        #expect(a.planMicroseconds.count == a.movesPerEpoch.count && !a.planMicroseconds.isEmpty)
+        #expect(a.planMicroseconds.allSatisfy { $0 >= 0 && $0 < 1e6 })
         s.seed = 2
         let c = try Simulator.run(policy: .steady, scenario: s)
         #expect(c.arrived != a.arrived)
