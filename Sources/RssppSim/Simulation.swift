@@ -190,7 +190,6 @@ public struct RunResult: Sendable {
 }
 
 public enum Stats {
-    /// Nearest-rank quantile; 0 for an empty list. Infinite values sort last.
     /// CPU time of the calling thread, µs: what a piece of work cost, whatever else ran.
     public static func threadCPUMicroseconds() -> Double {
         var ts = timespec()
@@ -198,6 +197,7 @@ public enum Stats {
         return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
     }
 
+    /// Nearest-rank quantile; 0 for an empty list. Infinite values sort last.
     public static func quantile(_ values: [Double], _ q: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()

@@ -109,3 +109,11 @@ import Testing
         #expect(rescans >= 1 && rescans <= 10)
     }
 }
+
+extension CandidateWindow {
+    /// The best `k` members, best first, into `out` (replacing its contents).
+    mutating func top(_ k: Int, members: [Int], keys: [Double], target: Int, into out: inout [Int]) {
+        let n = ensure(k, members: members, keys: keys, target: target)
+        out = (0..<n).map { member($0) }
+    }
+}

@@ -207,14 +207,6 @@ struct CandidateWindow: Sendable {
         if admit { insert(tag, Self.rank(v, tag)) }
     }
 
-    /// The best `k` members, best first, into `out` (replacing its contents). Scans `members`
-    /// again first when the window holds fewer than `k` while others remain outside it.
-    mutating func top(_ k: Int, members: [Int], keys: [Double], target: Int, into out: inout [Int]) {
-        let n = ensure(k, members: members, keys: keys, target: target)
-        out.removeAll(keepingCapacity: true)
-        for i in 0..<n { out.append(member(i)) }
-    }
-
     /// Makes the window's first `k` the best `k` members (all of them when fewer), scanning
     /// `members` again when the window holds fewer than `k` while others remain outside it,
     /// and returns how many that is: read them with `member(_:)`.
