@@ -73,7 +73,8 @@ struct KeyedMaxHeap: Sendable {
 /// threshold rejoins it. The threshold only affects speed, never the answer. The caller owns
 /// the set (`members`) and the keys, and passes them in; storage is kept between uses.
 struct CandidateWindow: Sendable {
-    /// The window, best first: the first `count` slots, with their ranks.
+    /// The window in ascending rank, best last (the solver takes members from the top: they
+    /// leave from the end): the first `count` slots, with their ranks.
     private var slotIds: [Int32] = []
     private var slotRanks: [UInt128] = []
     /// Whether each id is in the window.
@@ -92,7 +93,7 @@ struct CandidateWindow: Sendable {
     init(smallest: Bool = false) { sign = smallest ? -1 : 1 }
 
     /// The window, best first.
-    var ids: [Int] { (0..<count).map { Int(slotIds[$0]) } }
+    var ids: [Int] { (0..<count).reversed().map { Int(slotIds[$0]) } }
 
     /// Admits the members beyond a new threshold: about `target`, at least `need` (all of them
     /// when fewer). `members` are distinct indices into `keys`. Two passes over the members
@@ -168,19 +169,19 @@ struct CandidateWindow: Sendable {
             let rank = Self.rank(v, tag)
             slotIds.withUnsafeMutableBufferPointer { ids in
                 slotRanks.withUnsafeMutableBufferPointer { ranks in
-                    var i = 0
-                    while i < n, ids[i] != tag { i += 1 }
+                    var i = n - 1
+                    while i > 0, ids[i] != tag { i -= 1 }
                     if admit {
                         // Still in: slide it to its new place, shifting only the members between.
-                        while i > 0, ranks[i - 1] < rank {
-                            ids[i] = ids[i - 1]
-                            ranks[i] = ranks[i - 1]
-                            i -= 1
-                        }
-                        while i + 1 < n, ranks[i + 1] > rank {
+                        while i + 1 < n, ranks[i + 1] < rank {
                             ids[i] = ids[i + 1]
                             ranks[i] = ranks[i + 1]
                             i += 1
+                        }
+                        while i > 0, ranks[i - 1] > rank {
+                            ids[i] = ids[i - 1]
+                            ranks[i] = ranks[i - 1]
+                            i -= 1
                         }
                         ids[i] = tag
                         ranks[i] = rank
@@ -218,7 +219,7 @@ struct CandidateWindow: Sendable {
     }
 
     /// The `i`-th best member, `i < count`.
-    func member(_ i: Int) -> Int { Int(slotIds[i]) }
+    func member(_ i: Int) -> Int { Int(slotIds[count - 1 - i]) }
 
     /// Inserts into the sorted first `count` slots; needs a free slot.
     private mutating func insert(_ id: Int32, _ rank: UInt128) {
@@ -226,7 +227,7 @@ struct CandidateWindow: Sendable {
         slotIds.withUnsafeMutableBufferPointer { ids in
             slotRanks.withUnsafeMutableBufferPointer { ranks in
                 var i = n
-                while i > 0, ranks[i - 1] < rank {
+                while i > 0, ranks[i - 1] > rank {
                     ids[i] = ids[i - 1]
                     ranks[i] = ranks[i - 1]
                     i -= 1
