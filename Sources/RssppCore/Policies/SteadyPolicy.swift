@@ -547,26 +547,30 @@ public struct SteadyPolicy: BalancingPolicy {
         }
 
         /// `nearest` over an unsorted source: the largest eligible (rate, id) below half the gap
-        /// and the smallest not below it, both tracked in one pass.
+        /// and the smallest not below it, both tracked in one pass. For the positive rates of
+        /// eligible buckets, (rate bits, id) as one integer orders as (rate, id) does, so each
+        /// side is a running max or min: the only values the loop carries.
         func nearestScan() -> Nearest {
             let half = gap / 2
-            var below = -1
-            var belowRate = -Double.infinity
-            var above = Int.max
-            var aboveRate = Double.infinity
+            var below: UInt128 = 0
+            var above = UInt128.max
             for tag in source {
-                let b = Int(tag)
-                let r = rate[b]
+                let r = rate[Int(tag)]
+                let key = UInt128(r.bitPattern) << 64 | UInt128(UInt32(bitPattern: tag))
                 let ok = eligible(tag)
                 let under = r < half
-                let raiseBelow = ok && under && (r > belowRate || (r == belowRate && b > below))
-                let lowerAbove = ok && !under && (r < aboveRate || (r == aboveRate && b < above))
-                below = raiseBelow ? b : below
-                belowRate = raiseBelow ? r : belowRate
-                above = lowerAbove ? b : above
-                aboveRate = lowerAbove ? r : aboveRate
+                below = max(below, ok && under ? key : 0)
+                above = min(above, ok && !under ? key : .max)
             }
-            return Nearest(below: below, belowRate: belowRate, above: above == Int.max ? -1 : above, aboveRate: aboveRate)
+            var found = Nearest()
+            if below != 0 { (found.below, found.belowRate) = Self.unpack(below) }
+            if above != .max { (found.above, found.aboveRate) = Self.unpack(above) }
+            return found
+        }
+
+        @inline(__always)
+        private static func unpack(_ key: UInt128) -> (Int, Double) {
+            (Int(UInt32(truncatingIfNeeded: key)), Double(bitPattern: UInt64(truncatingIfNeeded: key >> 64)))
         }
 
         /// Source bucket a and destination bucket b with rate(a) - rate(b) closest to half the
