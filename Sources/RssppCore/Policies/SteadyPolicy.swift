@@ -434,11 +434,15 @@ public struct SteadyPolicy: BalancingPolicy {
         // A single move needs the source's eligible buckets nearest half the gap. They are
         // kept per queue and still nearest for another gap whose half falls in the same
         // bracket; else a binary search in a sorted list, or one pass over a short unsorted
-        // one (cheaper than sorting it), finds them. A swap scans both lists.
+        // one (cheaper than sorting it), finds them. A swap scans both lists, unless the kept
+        // bracket shows that the source has no eligible bucket at or above half the gap.
         let half = gap / 2
-        if !swaps, state.nearest[from].holds(for: half) {
-            return state.nearest[from].bestMove(gap: gap, lowDelta: lowDelta, highDelta: highDelta)
-                .map { Step(from: from, to: to, bucket: $0.bucket, swapped: nil, score: $0.score) }
+        if state.nearest[from].holds(for: half) {
+            if !swaps {
+                return state.nearest[from].bestMove(gap: gap, lowDelta: lowDelta, highDelta: highDelta)
+                    .map { Step(from: from, to: to, bucket: $0.bucket, swapped: nil, score: $0.score) }
+            }
+            if state.nearest[from].above < 0 { return nil }
         }
         let scan = swaps || (!state.lists.isSorted(from) && state.lists.count(from) <= Self.scanLimit)
         if !scan { state.sortMembers(from) }
