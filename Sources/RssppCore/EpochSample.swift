@@ -38,8 +38,11 @@ public struct EpochSample: Sendable, Hashable {
               queueDrops.count == table.queueCount else {
             throw RssppError(.invalidArgument, "sample has \(queueBusy.count) queues, table has \(table.queueCount)")
         }
-        for (q, b) in queueBusy.enumerated() where !b.isFinite || b < 0 {
-            throw RssppError(.invalidArgument, "queue \(q): busy fraction \(b) is not a finite non-negative number")
+        // One pass without an exit (it vectorises); the culprit is looked for only on failure.
+        var allValid = true
+        for b in queueBusy { allValid = allValid && b >= 0 && b < .infinity }  // false for NaN too
+        if !allValid, let q = queueBusy.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw RssppError(.invalidArgument, "queue \(q): busy fraction \(queueBusy[q]) is not a finite non-negative number")
         }
         guard interval.isFinite, interval > 0 else {
             throw RssppError(.invalidArgument, "epoch interval \(interval) must be positive")

@@ -67,9 +67,17 @@ import RssppCore
         var bad = good
         bad.bucketPackets.removeLast()
         #expect(throws: RssppError(.invalidArgument, "")) { try bad.validate(against: table) }
-        bad = good
-        bad.queueBusy[2] = .nan
-        #expect(throws: RssppError(.invalidArgument, "")) { try bad.validate(against: table) }
+        for busy in [Double.nan, -0.5, .infinity] {
+            bad = good
+            bad.queueBusy[2] = busy
+            do {
+                try bad.validate(against: table)
+                Issue.record("busy fraction \(busy) accepted")
+            } catch {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.hasPrefix("queue 2: busy fraction"), "\(error.message)")
+            }
+        }
         bad = good
         bad.interval = 0
         #expect(throws: RssppError(.invalidArgument, "")) { try bad.validate(against: table) }

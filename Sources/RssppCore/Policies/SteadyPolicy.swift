@@ -715,13 +715,12 @@ extension SteadyPolicy.State {
 
     /// The effective queues: `active` without `excluded`.
     mutating func setEffective(_ active: [Int], except excluded: Int?) {
-        effective.removeAll(keepingCapacity: true)
-        effective.reserveCapacity(active.count)
         isEffective.withUnsafeMutableBufferPointer { flags in
             flags.update(repeating: false)
             for q in active where q != excluded { flags[q] = true }
         }
-        for q in active where q != excluded { effective.append(q) }
+        // Without a draining queue (the common epoch) the active array itself, shared.
+        effective = excluded.map { d in active.filter { $0 != d } } ?? active
     }
 
     /// Sorts a queue's buckets by smoothed rate, ascending (ties by bucket id).
