@@ -148,8 +148,10 @@ struct CandidateWindow: Sendable {
         } else if c < target {
             theta *= 0.6
         }
-        // Sort the admitted by rank (insertion: they are few).
+        // Sort the admitted by rank (insertion: they are few). Members come in ascending id,
+        // so among equal keys in descending rank: taken in reverse, each lands at the end.
         count = 0
+        slotIds.withUnsafeMutableBufferPointer { $0[0..<c].reverse() }
         for i in 0..<c {
             let id = slotIds[i]
             inside[Int(id)] = true
