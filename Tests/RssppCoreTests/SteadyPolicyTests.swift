@@ -276,6 +276,23 @@ import Testing
         }
     }
 
+    /// The step weight is alpha + (jump ? 1 - alpha : 0): exactly the count's rate on a jump and
+    /// exactly the EWMA step otherwise, for any alpha (so the rates are the same bits as with
+    /// `jump ? d : alpha * d`).
+    @Test func stepsAreExactForAnyAlpha() {
+        var rng = SystemRandomNumberGenerator()
+        let perSecond = 1 / 0.1
+        for _ in 0..<2000 {
+            let alpha = Double.random(in: 0...1, using: &rng)
+            let s = RateSmoother(interval: 0.1, alpha: alpha, changeSigmas: 4)
+            let rate = Double.random(in: 1...100_000, using: &rng)
+            let jump = (rate * 0.3).rounded() + 100  // far beyond four sigmas
+            #expect(s.next(rate, packets: jump) == rate + (jump * perSecond - rate), "alpha \(alpha)")
+            let noise = (rate * 0.1).rounded()  // within half a packet of the prediction
+            #expect(s.next(rate, packets: noise) == rate + alpha * (noise * perSecond - rate), "alpha \(alpha)")
+        }
+    }
+
     @Test func smallChangesAreSmoothedLargeOnesTaken() {
         let s = RateSmoother(interval: 0.1, alpha: 0.5, changeSigmas: 4)
         // 1000/s predicts 100 packets (sigma 10): 120 is noise, 200 a change.
