@@ -99,7 +99,12 @@ struct CandidateWindow: Sendable {
     /// when fewer). `members` are distinct indices into `keys`. Two passes over the members
     /// (more only when the threshold admitted fewer than `need`), then a sort of the admitted.
     mutating func rebuild(members: [Int], keys: [Double], target: Int, need: Int) {
-        for i in 0..<count { inside[Int(slotIds[i])] = false }
+        let old = count
+        slotIds.withUnsafeBufferPointer { ids in
+            inside.withUnsafeMutableBufferPointer { inside in
+                for i in 0..<old { inside[Int(ids[i])] = false }
+            }
+        }
         if inside.count < keys.count {
             inside.append(contentsOf: repeatElement(false, count: keys.count - inside.count))
         }
@@ -148,15 +153,32 @@ struct CandidateWindow: Sendable {
         } else if c < target {
             theta *= 0.6
         }
-        // Sort the admitted by rank (insertion: they are few). Members come in ascending id,
-        // so among equal keys in descending rank: taken in reverse, each lands at the end.
-        count = 0
-        slotIds.withUnsafeMutableBufferPointer { $0[0..<c].reverse() }
-        for i in 0..<c {
-            let id = slotIds[i]
-            inside[Int(id)] = true
-            insert(id, Self.rank(sign * keys[Int(id)], id))
+        // Sort the admitted by rank, in place (insertion: they are few). Members come in
+        // ascending id, so among equal keys in descending rank: taken in reverse, each lands at
+        // the end.
+        slotIds.withUnsafeMutableBufferPointer { ids in
+            slotRanks.withUnsafeMutableBufferPointer { ranks in
+                inside.withUnsafeMutableBufferPointer { inside in
+                    keys.withUnsafeBufferPointer { keys in
+                        ids[0..<c].reverse()
+                        for i in 0..<c {
+                            let id = ids[i]
+                            inside[Int(id)] = true
+                            let rank = Self.rank(sign * keys[Int(id)], id)
+                            var j = i
+                            while j > 0, ranks[j - 1] > rank {
+                                ids[j] = ids[j - 1]
+                                ranks[j] = ranks[j - 1]
+                                j -= 1
+                            }
+                            ids[j] = id
+                            ranks[j] = rank
+                        }
+                    }
+                }
+            }
         }
+        count = c
         outside = n - c
     }
 
