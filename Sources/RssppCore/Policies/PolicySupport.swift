@@ -164,15 +164,7 @@ struct CandidateWindow: Sendable {
                         for i in 0..<c {
                             let id = ids[i]
                             inside[Int(id)] = true
-                            let rank = Self.rank(sign * keys[Int(id)], id)
-                            var j = i
-                            while j > 0, ranks[j - 1] > rank {
-                                ids[j] = ids[j - 1]
-                                ranks[j] = ranks[j - 1]
-                                j -= 1
-                            }
-                            ids[j] = id
-                            ranks[j] = rank
+                            Self.place(id, Self.rank(sign * keys[Int(id)], id), below: i, ids, ranks)
                         }
                     }
                 }
@@ -249,18 +241,23 @@ struct CandidateWindow: Sendable {
     private mutating func insert(_ id: Int32, _ rank: UInt128) {
         let n = count
         slotIds.withUnsafeMutableBufferPointer { ids in
-            slotRanks.withUnsafeMutableBufferPointer { ranks in
-                var i = n
-                while i > 0, ranks[i - 1] > rank {
-                    ids[i] = ids[i - 1]
-                    ranks[i] = ranks[i - 1]
-                    i -= 1
-                }
-                ids[i] = id
-                ranks[i] = rank
-            }
+            slotRanks.withUnsafeMutableBufferPointer { ranks in Self.place(id, rank, below: n, ids, ranks) }
         }
         count = n + 1
+    }
+
+    /// Inserts (`id`, `rank`) into the sorted first `n` slots, shifting the higher ranks up one.
+    @inline(__always)
+    private static func place(_ id: Int32, _ rank: UInt128, below n: Int,
+                              _ ids: UnsafeMutableBufferPointer<Int32>, _ ranks: UnsafeMutableBufferPointer<UInt128>) {
+        var i = n
+        while i > 0, ranks[i - 1] > rank {
+            ids[i] = ids[i - 1]
+            ranks[i] = ranks[i - 1]
+            i -= 1
+        }
+        ids[i] = id
+        ranks[i] = rank
     }
 
     /// (signed key, id) as one integer in the window's order: larger signed key first, then
