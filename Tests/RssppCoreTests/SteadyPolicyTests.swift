@@ -93,6 +93,39 @@ import Testing
         }
     }
 
+    /// A queue's buckets are scaled up to what it served and dropped, whether the epoch's
+    /// scaled buckets are smoothed aside from the member lists (the table is the last plan's)
+    /// or in the plain pass (it is not): the same rates either way.
+    @Test func dropsScaleTheQueuesBucketsOnEitherPath() throws {
+        let table = try IndirectionTable.defaultSpread(size: 64, queues: 4)
+        let policy = SteadyPolicy()
+        func input(queuePackets: [UInt64], drops: [UInt64]) -> BalanceInput {
+            let packets = [UInt64](repeating: 1000, count: 64)
+            let sample = EpochSample(interval: 0.1, bucketPackets: packets, bucketBytes: packets,
+                                     queueBusy: [0.5, 0.5, 0.5, 0.5], queuePackets: queuePackets, queueDrops: drops)
+            return BalanceInput(table: table, sample: sample, activeQueues: [0, 1, 2, 3], allowedQueues: [0, 1, 2, 3],
+                                interval: 0.1)
+        }
+        var kept = policy.initialState(table: table)
+        let first = try policy.plan(input(queuePackets: [16_000, 16_000, 16_000, 16_000], drops: [0, 0, 0, 0]), state: &kept)
+        #expect(first.table == table && kept.rate.allSatisfy { $0 == 10_000 })
+        var plain = kept
+        plain.lastTable = nil  // the member lists are rebuilt after smoothing: the plain pass
+        // Queue 1 served its buckets' 16,000 and dropped as many (x2: a jump, taken as is);
+        // queue 2 served 5% more than its buckets counted (smoothed); queues 0 and 3 are exact.
+        let dropping = input(queuePackets: [16_000, 16_000, 16_800, 16_000], drops: [0, 16_000, 0, 0])
+        _ = try policy.plan(dropping, state: &kept)
+        _ = try policy.plan(dropping, state: &plain)
+        #expect(kept.rate == plain.rate)
+        for b in 0..<64 {
+            switch table[b] {
+            case 1: #expect(kept.rate[b] == 20_000, "bucket \(b)")
+            case 2: #expect(kept.rate[b] > 10_000 && kept.rate[b] < 10_500, "bucket \(b)")
+            default: #expect(kept.rate[b] == 10_000, "bucket \(b)")
+            }
+        }
+    }
+
     /// The single-move search over an unsorted list finds the same nearest buckets as the
     /// binary search over the sorted list, ties and ineligible buckets included; and nearest
     /// buckets kept from one gap are what a new search finds for any gap whose half they

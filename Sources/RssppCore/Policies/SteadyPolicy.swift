@@ -91,7 +91,10 @@ public struct SteadyPolicy: BalancingPolicy {
         var lists = BucketLists()
         var isEffective: [Bool] = []
         var effective: [Int] = []
+        /// Per queue, how much its buckets' counts are scaled up in an epoch with drops.
         var dropFactor: [Double] = []
+        /// Buckets of scaled queues and their new rates, smoothed aside.
+        var aside: [(bucket: Int32, rate: Double)] = []
         /// How many of the heaviest and lightest effective queues `extremes` made the first
         /// of `heavyWindow` and `lightWindow`.
         var heavyCount = 0
@@ -153,21 +156,8 @@ public struct SteadyPolicy: BalancingPolicy {
         // ring, a NIC model may count on arrival): scale a dropping queue's buckets up to
         // served + dropped.
         let scaleDrops = sample.queueDrops.contains { $0 > 0 }
-        if scaleDrops {
-            table.entries.withUnsafeBufferPointer { entries in
-                sample.bucketPackets.withUnsafeBufferPointer { counts in
-                    state.dropFactor.withUnsafeMutableBufferPointer { factor in
-                        for q in 0..<factor.count { factor[q] = 0 }
-                        for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
-                        for q in 0..<factor.count {
-                            let counted = factor[q]
-                            let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
-                            factor[q] = counted > 0 ? max(1, seen / counted) : 1
-                        }
-                    }
-                }
-            }
-        }
+        let countBits = sample.bucketPackets.withUnsafeBufferPointer(Self.bitsOfAll)
+        if scaleDrops { state.setDropFactors(table: table, sample: sample, countBits: countBits) }
 
         // Smoothed bucket rates. A change beyond counting noise (Poisson: sigma = sqrt(packets))
         // is a real change in the bucket's flows: follow it at once instead of smoothing it away.
@@ -178,23 +168,35 @@ public struct SteadyPolicy: BalancingPolicy {
             state.lists.unsortAll()
         }
         let smoother = RateSmoother(interval: sample.interval, alpha: alpha, changeSigmas: tuning.changeSigmas)
+        // A count below 2^52 becomes a Double exactly by writing it into the mantissa of 2^52
+        // and subtracting 2^52: integer and float operations that vectorise, unlike the scalar
+        // integer conversion. In an epoch with drops, the buckets of the queues whose counts
+        // are scaled (usually the few dropping ones, found through the member lists) are
+        // smoothed first, aside; the common pass then runs over every bucket and they are
+        // written back.
+        var vectorise = countBits < 1 << 52
+        if vectorise, scaleDrops {
+            vectorise = keepMembers && state.smoothScaledAside(sample.bucketPackets, smoother, limit: table.size / 2)
+        }
         table.entries.withUnsafeBufferPointer { entries in
             sample.bucketPackets.withUnsafeBufferPointer { counts in
                 state.rate.withUnsafeMutableBufferPointer { rate in
-                    if scaleDrops {
+                    if vectorise {
+                        // The common epoch: one branch-free pass over two contiguous arrays.
+                        for b in 0..<entries.count {
+                            let packets = Double(bitPattern: counts[b] | Self.twoP52Bits) - Self.twoP52
+                            rate[b] = smoother.next(rate[b], packets: packets)
+                        }
+                        if scaleDrops {
+                            state.aside.withUnsafeBufferPointer { aside in
+                                for (bucket, value) in aside { rate[Int(bucket)] = value }
+                            }
+                        }
+                    } else if scaleDrops {
                         state.dropFactor.withUnsafeBufferPointer { factor in
                             for b in 0..<entries.count {
                                 rate[b] = smoother.next(rate[b], packets: Double(counts[b]) * factor[Int(entries[b])])
                             }
-                        }
-                    } else if Self.below2p52(counts) {
-                        // The common epoch: one branch-free pass over two contiguous arrays. A
-                        // count below 2^52 becomes a Double exactly by writing it into the
-                        // mantissa of 2^52 and subtracting 2^52: integer and float operations
-                        // that vectorise, unlike the scalar integer conversion.
-                        for b in 0..<entries.count {
-                            let packets = Double(bitPattern: counts[b] | Self.twoP52Bits) - Self.twoP52
-                            rate[b] = smoother.next(rate[b], packets: packets)
                         }
                     } else {
                         for b in 0..<entries.count { rate[b] = smoother.next(rate[b], packets: Double(counts[b])) }
@@ -286,11 +288,11 @@ public struct SteadyPolicy: BalancingPolicy {
         return plan
     }
 
-    /// Whether every count is below 2^52 (every real one is): one OR over them.
-    private static func below2p52(_ counts: UnsafeBufferPointer<UInt64>) -> Bool {
+    /// The OR of all counts, to bound them all at once (every real one is far below 2^40).
+    private static func bitsOfAll(_ counts: UnsafeBufferPointer<UInt64>) -> UInt64 {
         var bits: UInt64 = 0
         for c in counts { bits |= c }
-        return bits < 1 << 52
+        return bits
     }
 
     private static let twoP52 = 4_503_599_627_370_496.0
@@ -705,6 +707,51 @@ extension SteadyPolicy.State {
         dropFactor = [Double](repeating: 1, count: queues)
         noMoveGap = [Double](repeating: 0, count: queues)
         nearest = [SteadyPolicy.Nearest](repeating: .unknown, count: queues)
+    }
+
+    /// Each queue's factor from its buckets' counts up to the packets it served and dropped
+    /// (at least 1; 1 for a queue whose buckets counted nothing).
+    mutating func setDropFactors(table: IndirectionTable, sample: EpochSample, countBits: UInt64) {
+        table.entries.withUnsafeBufferPointer { entries in
+            sample.bucketPackets.withUnsafeBufferPointer { counts in
+                dropFactor.withUnsafeMutableBufferPointer { factor in
+                    if countBits < 1 << 40 {
+                        // Integer sums, converted once: with every count below 2^40 and at most
+                        // 4096 buckets, the sums in Double would be exact integers too.
+                        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: factor.count) { sums in
+                            sums.initialize(repeating: 0)
+                            for b in 0..<entries.count { sums[Int(entries[b])] &+= counts[b] }
+                            for q in 0..<factor.count { factor[q] = Double(sums[q]) }
+                        }
+                    } else {
+                        for q in 0..<factor.count { factor[q] = 0 }
+                        for b in 0..<entries.count { factor[Int(entries[b])] += Double(counts[b]) }
+                    }
+                    for q in 0..<factor.count {
+                        let counted = factor[q]
+                        let seen = Double(sample.queuePackets[q]) + Double(sample.queueDrops[q])
+                        factor[q] = counted > 0 ? max(1, seen / counted) : 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Smooths, into `aside`, the buckets of every queue whose drop factor is not 1, from the
+    /// member lists (which must hold the sample's table). False, with nothing to use, when
+    /// there are more than `limit` of them.
+    mutating func smoothScaledAside(_ counts: [UInt64], _ smoother: RateSmoother, limit: Int) -> Bool {
+        aside.removeAll(keepingCapacity: true)
+        for q in 0..<dropFactor.count where dropFactor[q] != 1 {
+            let segment = lists.segments[q]
+            guard aside.count + Int(segment.count) <= limit else { return false }
+            let f = dropFactor[q]
+            for i in Int(segment.start)..<Int(segment.start + segment.count) {
+                let b = lists.slots[i]
+                aside.append((b, smoother.next(rate[Int(b)], packets: Double(counts[Int(b)]) * f)))
+            }
+        }
+        return true
     }
 
     mutating func rebuildMembers(_ table: IndirectionTable) {
