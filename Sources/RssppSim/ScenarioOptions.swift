@@ -61,6 +61,35 @@ public struct ScenarioOptions: Sendable {
         return v * scale
     }
 
+    /// Parses a comma-separated list ("4,8,16") item by item: an empty list, an empty item or
+    /// one that `item` cannot read is refused, naming the option and the item, instead of
+    /// being dropped.
+    public static func parseList<T>(
+        _ text: String, option: String, expecting: String, _ item: (Substring) -> T?
+    ) throws(RssppError) -> [T] {
+        var out = [T]()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = part.trimmingSpaces
+            guard let v = item(trimmed) else {
+                throw RssppError(.invalidArgument, "\(option): '\(trimmed)' in '\(text)' is not \(expecting)")
+            }
+            out.append(v)
+        }
+        return out
+    }
+
+    /// Refuses a core count outside 1...4096, naming `option`.
+    public static func checkCores(_ cores: Int, option: String = "--cores") throws(RssppError) {
+        guard cores >= 1, cores <= 4096 else { throw RssppError(.invalidArgument, "\(option): \(cores) must be in 1...4096") }
+    }
+
+    /// Refuses a table size that is not a power of two in `IndirectionTable.sizeRange`.
+    public static func checkTableSize(_ size: Int, option: String = "--table-size") throws(RssppError) {
+        guard IndirectionTable.sizeRange.contains(size), size & (size - 1) == 0 else {
+            throw RssppError(.invalidArgument, "\(option): \(size) is not a power of two in \(IndirectionTable.sizeRange)")
+        }
+    }
+
     /// The policies to compare, in the order given.
     public func policyNames() throws(RssppError) -> [PolicyName] {
         let parts = policies.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
@@ -81,10 +110,8 @@ public struct ScenarioOptions: Sendable {
     /// - Throws: `RssppError` naming the option or file and the problem.
     public func scenario() throws(RssppError) -> Scenario {
         var s = Scenario()
-        guard cores >= 1, cores <= 4096 else { throw RssppError(.invalidArgument, "--cores: \(cores) must be in 1...4096") }
-        guard IndirectionTable.sizeRange.contains(tableSize), tableSize & (tableSize - 1) == 0 else {
-            throw RssppError(.invalidArgument, "--table-size: \(tableSize) is not a power of two in \(IndirectionTable.sizeRange)")
-        }
+        try Self.checkCores(cores)
+        try Self.checkTableSize(tableSize)
         guard load.isFinite, load > 0, load <= 100 else {
             throw RssppError(.invalidArgument, "--load: \(load) must be positive (mean load per core, e.g. 0.8)")
         }

@@ -25,16 +25,42 @@ struct BalanceBench: AsyncParsableCommand {
     @Flag(help: "Run the bursty variant (each flow's rate ±50% between 100 ms periods).") var bursty = false
     @Option(help: "Read the flow-length histogram from this file instead of the embedded campus mix.") var flowLengths: String?
 
+    /// The comma-separated options, every item checked, so that a bad one stops the run before
+    /// it prints anything.
+    struct Lists {
+        var names: [PolicyName]
+        var rates: [Double]
+        var sizes: [Int]
+        var cores: [Int]
+    }
+
+    func lists() throws(RssppError) -> Lists {
+        let names = try ScenarioOptions.parseList(policies, option: "--policies", expecting: "a policy (static, rsspp, steady)") {
+            try? PolicyName(parsing: String($0))
+        }
+        let rateList = try ScenarioOptions.parseList(rates, option: "--rates", expecting: "a positive rate (e.g. 1M, 100k)") {
+            try? ScenarioOptions.parseRate(String($0), option: "--rates")
+        }
+        let sizes = try ScenarioOptions.parseList(tableSizes, option: "--table-sizes", expecting: "an integer") { Int($0) }
+        for size in sizes { try ScenarioOptions.checkTableSize(size, option: "--table-sizes") }
+        let coreList = try ScenarioOptions.parseList(cores, option: "--cores", expecting: "an integer") { Int($0) }
+        for n in coreList { try ScenarioOptions.checkCores(n) }
+        return Lists(names: names, rates: rateList, sizes: sizes, cores: coreList)
+    }
+
+    func validate() throws {
+        _ = try lists()
+        _ = try SteadyTuningOption.parse(steadyTuning)
+        guard load.isFinite, load > 0 else { throw ValidationError("--load must be positive") }
+        guard epoch.isFinite, epoch > 0 else { throw ValidationError("--epoch must be positive") }
+        guard warmup >= 0, duration > warmup else { throw ValidationError("--duration must be longer than --warmup (\(warmup) s)") }
+        if let l = flowLifetime, !(l.isFinite && l > 0) { throw ValidationError("--flow-lifetime must be positive") }
+    }
+
     func run() async throws {
         let tuning = try SteadyTuningOption.parse(steadyTuning)
-        let names = try policies.split(separator: ",").map { (p: Substring) throws(RssppError) -> PolicyName in
-            try PolicyName(parsing: String(p))
-        }
-        let rateList = try rates.split(separator: ",").map { (r: Substring) throws(RssppError) -> Double in
-            try ScenarioOptions.parseRate(String(r), option: "--rates")
-        }
-        let sizes = tableSizes.split(separator: ",").compactMap { Int($0) }
-        let coreList = cores.split(separator: ",").compactMap { Int($0) }
+        let lists = try lists()
+        let (names, rateList, sizes, coreList) = (lists.names, lists.rates, lists.sizes, lists.cores)
         let mix = try flowLengths.map { (p: String) throws(RssppError) -> FlowMix in try FlowMix.histogramFile(p) } ?? .campus
         let lifetime = flowLifetime.map { "every flow spread over \($0) s" } ?? "flow lifetime = length / measured per-flow rate"
         print("campus mix (\(mix.name)), load \(load), epoch \(Int(epoch * 1000)) ms, \(lifetime)\(bursty ? ", BURSTY (±50% per flow per 100 ms)" : ""), seed \(seed)")

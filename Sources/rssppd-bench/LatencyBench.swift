@@ -25,12 +25,31 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: SteadyTuningOption.help) var steadyTuning: String?
     @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
+    func lists() throws(RssppError) -> (names: [PolicyName], seeds: [UInt64]) {
+        let names = try ScenarioOptions.parseList(policies, option: "--policies", expecting: "a policy (static, rsspp, steady)") {
+            try? PolicyName(parsing: String($0))
+        }
+        let seedList = try ScenarioOptions.parseList(seeds, option: "--seeds", expecting: "an unsigned integer") { UInt64($0) }
+        return (names, seedList)
+    }
+
+    func validate() throws {
+        _ = try lists()
+        _ = try SteadyTuningOption.parse(steadyTuning)
+        try ScenarioOptions.checkCores(cores)
+        try ScenarioOptions.checkTableSize(tableSize)
+        guard load.isFinite, load > 0 else { throw ValidationError("--load must be positive") }
+        guard work >= 0, base >= 0, work + base > 0, clockGhz > 0 else {
+            throw ValidationError("--work, --base and --clock-ghz must give a positive cost per packet")
+        }
+        guard warmup >= 0, duration > warmup else { throw ValidationError("--duration must be longer than --warmup (\(warmup) s)") }
+        if let e = epoch, !(e.isFinite && e > 0) { throw ValidationError("--epoch must be positive") }
+        if let l = flowLifetime, !(l.isFinite && l > 0) { throw ValidationError("--flow-lifetime must be positive") }
+    }
+
     func run() async throws {
         let tuning = try SteadyTuningOption.parse(steadyTuning)
-        let names = try policies.split(separator: ",").map { (p: Substring) throws(RssppError) -> PolicyName in
-            try PolicyName(parsing: String(p))
-        }
-        let seedList = seeds.split(separator: ",").compactMap { UInt64($0) }
+        let (names, seedList) = try lists()
         var p95: [String: [Double]] = [:], p99: [String: [Double]] = [:], p50: [String: [Double]] = [:], drops: [String: [Double]] = [:]
         var s = Scenario()
         s.host.cores = cores

@@ -19,6 +19,13 @@ struct SimSpeedBench: ParsableCommand {
     @Option(help: "Cores.") var cores = 8
     @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
+    func validate() throws {
+        try ScenarioOptions.checkCores(cores)
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
+        guard duration.isFinite, duration > 0 else { throw ValidationError("--duration must be positive") }
+        if let l = flowLifetime, !(l.isFinite && l > 0) { throw ValidationError("--flow-lifetime must be positive") }
+    }
+
     func run() throws {
         var scenario = Scenario()
         scenario.host.cores = cores

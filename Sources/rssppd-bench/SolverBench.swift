@@ -50,7 +50,8 @@ struct SolverBench: ParsableCommand {
         guard epochs > 0, repetitions > 0, warmup >= 0 else { throw ValidationError("epochs and repetitions must be positive") }
         guard load > 0, load <= 1 else { throw ValidationError("--load must be in (0, 1]") }
         guard churn >= 0, churn <= 1 else { throw ValidationError("--churn must be in [0, 1]") }
-        for c in cores where c < 1 || c > 4096 { throw ValidationError("core count \(c) out of range 1...4096") }
+        for c in cores { try ScenarioOptions.checkCores(c) }
+        for n in entries { try ScenarioOptions.checkTableSize(n, option: "--entries") }
         for p in policies { _ = try PolicyName(parsing: p) }
     }
 

@@ -80,6 +80,32 @@ struct OptionsTests {
         #expect(try ScenarioOptions.parseRate("100k", option: "x") == 100_000)
     }
 
+    @Test("A comma-separated list refuses a bad item, naming the option and the item")
+    func lists() throws {
+        let ints: (Substring) -> Int? = { Int($0) }
+        #expect(try ScenarioOptions.parseList("4, 8,16", option: "--cores", expecting: "an integer", ints) == [4, 8, 16])
+        for (text, item) in [("4,x", "'x'"), ("4,,8", "''"), ("", "''"), ("8,", "''"), ("1.5", "'1.5'")] {
+            do {
+                _ = try ScenarioOptions.parseList(text, option: "--cores", expecting: "an integer", ints)
+                Issue.record("'\(text)' was accepted")
+            } catch {
+                #expect(error.exitCode == 2)
+                #expect(error.message.hasPrefix("--cores: \(item) in '\(text)'"), "\(error.message)")
+            }
+        }
+        #expect(throws: RssppError.self) { try ScenarioOptions.checkCores(0) }
+        #expect(throws: RssppError.self) { try ScenarioOptions.checkCores(4097) }
+        #expect(throws: RssppError.self) { try ScenarioOptions.checkTableSize(500, option: "--entries") }
+        #expect(throws: RssppError.self) { try ScenarioOptions.checkTableSize(8192) }
+        try ScenarioOptions.checkCores(4096)
+        try ScenarioOptions.checkTableSize(64)
+        do {
+            try ScenarioOptions.checkTableSize(500, option: "--entries")
+        } catch {
+            #expect(error.message == "--entries: 500 is not a power of two in 64...4096")
+        }
+    }
+
     @Test("A report renders as a table and as JSON")
     func report() async throws {
         var o = ScenarioOptions()
