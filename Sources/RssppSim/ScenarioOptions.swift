@@ -62,15 +62,15 @@ public struct ScenarioOptions: Sendable {
     }
 
     /// Parses a comma-separated list ("4,8,16") item by item: an empty list, an empty item or
-    /// one that `item` cannot read is refused, naming the option and the item, instead of
-    /// being dropped.
+    /// one that `item` cannot read (returns nil) is refused, naming the option and the item,
+    /// instead of being dropped. An error `item` throws passes through as it is.
     public static func parseList<T>(
-        _ text: String, option: String, expecting: String, _ item: (Substring) -> T?
+        _ text: String, option: String, expecting: String, _ item: (Substring) throws(RssppError) -> T?
     ) throws(RssppError) -> [T] {
         var out = [T]()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let trimmed = part.trimmingSpaces
-            guard let v = item(trimmed) else {
+            guard let v = try item(trimmed) else {
                 throw RssppError(.invalidArgument, "\(option): '\(trimmed)' in '\(text)' is not \(expecting)")
             }
             out.append(v)
@@ -92,6 +92,11 @@ public struct ScenarioOptions: Sendable {
 
     /// The policies to compare, in the order given.
     public func policyNames() throws(RssppError) -> [PolicyName] {
+        try Self.parsePolicies(policies)
+    }
+
+    /// A comma-separated list of policy names, in the order given, each once.
+    public static func parsePolicies(_ policies: String) throws(RssppError) -> [PolicyName] {
         let parts = policies.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
         guard !parts.isEmpty else { throw RssppError(.invalidArgument, "--policies: no policy named") }
         var out = [PolicyName]()

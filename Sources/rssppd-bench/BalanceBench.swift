@@ -35,11 +35,9 @@ struct BalanceBench: AsyncParsableCommand {
     }
 
     func lists() throws(RssppError) -> Lists {
-        let names = try ScenarioOptions.parseList(policies, option: "--policies", expecting: "a policy (static, rsspp, steady)") {
-            try? PolicyName(parsing: String($0))
-        }
-        let rateList = try ScenarioOptions.parseList(rates, option: "--rates", expecting: "a positive rate (e.g. 1M, 100k)") {
-            try? ScenarioOptions.parseRate(String($0), option: "--rates")
+        let names = try ScenarioOptions.parsePolicies(policies)
+        let rateList = try ScenarioOptions.parseList(rates, option: "--rates", expecting: "a rate") { (r: Substring) throws(RssppError) -> Double? in
+            try ScenarioOptions.parseRate(String(r), option: "--rates")
         }
         let sizes = try ScenarioOptions.parseList(tableSizes, option: "--table-sizes", expecting: "an integer") { Int($0) }
         for size in sizes { try ScenarioOptions.checkTableSize(size, option: "--table-sizes") }
@@ -48,19 +46,42 @@ struct BalanceBench: AsyncParsableCommand {
         return Lists(names: names, rates: rateList, sizes: sizes, cores: coreList)
     }
 
+    /// The scenario of one row.
+    func scenario(_ mix: FlowMix, rate: Double, size: Int, cores n: Int, tuning: SteadyPolicy.Tuning) -> Scenario {
+        var s = Scenario()
+        s.traffic = .flows(mix)
+        s.host.cores = n
+        s.host.tableSize = size
+        s.ratePerCore = rate
+        s.load = load
+        // Fewer packets per epoch at low rates: simulate longer to keep tick counts
+        // comparable in cost (at most 10x).
+        s.duration = warmup + (duration - warmup) * Swift.min(10, Swift.max(1, 1e6 / rate))
+        s.warmup = warmup
+        s.flowLifetime = flowLifetime
+        s.steadyTuning = tuning
+        s.settings.minInterval = epoch
+        s.settings.maxInterval = epoch
+        s.settings.maxQueues = n
+        s.bursty = bursty
+        s.seed = seed
+        return s
+    }
+
     func validate() throws {
-        _ = try lists()
-        _ = try SteadyTuningOption.parse(steadyTuning)
-        guard load.isFinite, load > 0 else { throw ValidationError("--load must be positive") }
-        guard epoch.isFinite, epoch > 0 else { throw ValidationError("--epoch must be positive") }
-        guard warmup >= 0, duration > warmup else { throw ValidationError("--duration must be longer than --warmup (\(warmup) s)") }
-        if let l = flowLifetime, !(l.isFinite && l > 0) { throw ValidationError("--flow-lifetime must be positive") }
+        let lists = try lists()
+        let tuning = try SteadyTuningOption.parse(steadyTuning)
+        for rate in lists.rates {
+            for size in lists.sizes {
+                for n in lists.cores { try scenario(.campus, rate: rate, size: size, cores: n, tuning: tuning).validate() }
+            }
+        }
     }
 
     func run() async throws {
         let tuning = try SteadyTuningOption.parse(steadyTuning)
         let lists = try lists()
-        let (names, rateList, sizes, coreList) = (lists.names, lists.rates, lists.sizes, lists.cores)
+        let names = lists.names
         let mix = try flowLengths.map { (p: String) throws(RssppError) -> FlowMix in try FlowMix.histogramFile(p) } ?? .campus
         let lifetime = flowLifetime.map { "every flow spread over \($0) s" } ?? "flow lifetime = length / measured per-flow rate"
         print("campus mix (\(mix.name)), load \(load), epoch \(Int(epoch * 1000)) ms, \(lifetime)\(bursty ? ", BURSTY (±50% per flow per 100 ms)" : ""), seed \(seed)")
@@ -68,26 +89,10 @@ struct BalanceBench: AsyncParsableCommand {
         print("")
         print("| pps/core | table | cores | sim s | " + names.map { "\($0.rawValue) med / p95 / moved" }.joined(separator: " | ") + " | oracle LPT med / p95 | expected-rate LPT med / p95 | live-flow LPT med / p95 | floor 3.5/sqrt(n) |")
         print("|---|---|---|---|" + String(repeating: "---|", count: names.count + 4))
-        for rate in rateList {
-            for size in sizes {
-                for n in coreList {
-                    var s = Scenario()
-                    s.traffic = .flows(mix)
-                    s.host.cores = n
-                    s.host.tableSize = size
-                    s.ratePerCore = rate
-                    s.load = load
-                    // Fewer packets per epoch at low rates: simulate longer to keep tick counts
-                    // comparable in cost (at most 10x).
-                    s.duration = warmup + (duration - warmup) * Swift.min(10, Swift.max(1, 1e6 / rate))
-                    s.warmup = warmup
-                    s.flowLifetime = flowLifetime
-                    s.steadyTuning = tuning
-                    s.settings.minInterval = epoch
-                    s.settings.maxInterval = epoch
-                    s.settings.maxQueues = n
-                    s.bursty = bursty
-                    s.seed = seed
+        for rate in lists.rates {
+            for size in lists.sizes {
+                for n in lists.cores {
+                    let s = scenario(mix, rate: rate, size: size, cores: n, tuning: tuning)
                     let t0 = monotonicWall()
                     let r = try await SimulationReport.run(s, policies: names, sharedQueue: false, bucketBounds: true)
                     let perCoreEpoch = rate * load * s.meterInterval

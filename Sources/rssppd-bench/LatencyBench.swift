@@ -25,32 +25,12 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: SteadyTuningOption.help) var steadyTuning: String?
     @Option(help: "Spread every flow's packets over this many seconds (default: measured per-flow rates).") var flowLifetime: Double?
 
-    func lists() throws(RssppError) -> (names: [PolicyName], seeds: [UInt64]) {
-        let names = try ScenarioOptions.parseList(policies, option: "--policies", expecting: "a policy (static, rsspp, steady)") {
-            try? PolicyName(parsing: String($0))
-        }
-        let seedList = try ScenarioOptions.parseList(seeds, option: "--seeds", expecting: "an unsigned integer") { UInt64($0) }
-        return (names, seedList)
+    func seedList() throws(RssppError) -> [UInt64] {
+        try ScenarioOptions.parseList(seeds, option: "--seeds", expecting: "an unsigned integer") { UInt64($0) }
     }
 
-    func validate() throws {
-        _ = try lists()
-        _ = try SteadyTuningOption.parse(steadyTuning)
-        try ScenarioOptions.checkCores(cores)
-        try ScenarioOptions.checkTableSize(tableSize)
-        guard load.isFinite, load > 0 else { throw ValidationError("--load must be positive") }
-        guard work >= 0, base >= 0, work + base > 0, clockGhz > 0 else {
-            throw ValidationError("--work, --base and --clock-ghz must give a positive cost per packet")
-        }
-        guard warmup >= 0, duration > warmup else { throw ValidationError("--duration must be longer than --warmup (\(warmup) s)") }
-        if let e = epoch, !(e.isFinite && e > 0) { throw ValidationError("--epoch must be positive") }
-        if let l = flowLifetime, !(l.isFinite && l > 0) { throw ValidationError("--flow-lifetime must be positive") }
-    }
-
-    func run() async throws {
-        let tuning = try SteadyTuningOption.parse(steadyTuning)
-        let (names, seedList) = try lists()
-        var p95: [String: [Double]] = [:], p99: [String: [Double]] = [:], p50: [String: [Double]] = [:], drops: [String: [Double]] = [:]
+    /// The scenario every seed runs.
+    func scenario(tuning: SteadyPolicy.Tuning) -> Scenario {
         var s = Scenario()
         s.host.cores = cores
         s.host.tableSize = tableSize
@@ -63,6 +43,22 @@ struct LatencyBench: AsyncParsableCommand {
         if let e = epoch { s.settings.minInterval = e; s.settings.maxInterval = e }
         s.flowLifetime = flowLifetime
         s.steadyTuning = tuning
+        return s
+    }
+
+    func validate() throws {
+        _ = try ScenarioOptions.parsePolicies(policies)
+        _ = try seedList()
+        try ScenarioOptions.checkCores(cores)
+        try ScenarioOptions.checkTableSize(tableSize)
+        try scenario(tuning: try SteadyTuningOption.parse(steadyTuning)).validate()
+    }
+
+    func run() async throws {
+        let names = try ScenarioOptions.parsePolicies(policies)
+        let seedList = try seedList()
+        var p95: [String: [Double]] = [:], p99: [String: [Double]] = [:], p50: [String: [Double]] = [:], drops: [String: [Double]] = [:]
+        var s = scenario(tuning: try SteadyTuningOption.parse(steadyTuning))
         print("\(cores) cores, campus mix, load \(load), \(Int(work + base)) cycles/packet (W = \(Int(work)) + \(Int(base)) base) at \(clockGhz) GHz = \(Format.rate(s.coreCapacity)) pps/core, table \(tableSize), \(duration) s (\(warmup) s warm-up), seeds \(seeds)")
         for seed in seedList {
             s.seed = seed
